@@ -1,12 +1,74 @@
-"""The ``stack`` check: the driver, CUDA, Python and framework set resolved for a host."""
+"""The ``stack`` check: the driver, CUDA, cuDNN, Python and framework set resolved for a host.
+
+Its figures carry the resolved versions twice: under ``versions`` (every key of the resolver, for the
+roles) and at the top level keyed by name (``driver``, ``cuda``, ``cudnn``, ``python``, ``torch``,
+``torchvision``, ``fastai``, ``tensorflow``, ``keras``), so the check's JSON entry shows them directly.
+An unknown OS release or a malformed pin is bad input: the resolver's InputError propagates.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dlrig.result import CheckResult
+from dlrig.hardware import HostPlan
+from dlrig.result import CheckResult, Status
+from dlrig.stack.resolver import VERSION_KEYS, GpuTarget, Resolution, resolve
+
+#: The versions repeated at the top level of the check's figures.
+TOP_LEVEL_KEYS: tuple[str, ...] = (
+    "driver", "cuda", "cudnn", "python", "torch", "torchvision", "fastai", "tensorflow", "keras",
+)
 
 
-def check_stack(plan: Any) -> CheckResult:
-    """Placeholder until the resolver lands: reports that the stack is not resolved yet."""
-    return CheckResult(id="stack", status="warn", message="stack resolution not available yet", figures={})
+def _targets(plan: HostPlan) -> tuple[list[GpuTarget], list[str]]:
+    """The declared GPUs as resolver targets, and the models whose architecture is not known."""
+    targets: list[GpuTarget] = []
+    unknown: list[str] = []
+    for decl in plan.hardware.gpus if plan.hardware else []:
+        spec = decl.spec
+        if spec is None or not spec.arch:
+            unknown.append(decl.model)
+            continue
+        targets.append(GpuTarget(spec.name, spec.arch, spec.compute_capability))
+    return targets, unknown
+
+
+def _figures(res: Resolution | None) -> dict[str, Any]:
+    versions: dict[str, Any] = dict.fromkeys(VERSION_KEYS)
+    extra: dict[str, Any] = {"apt_repo_path": None, "python_source": None, "notes": []}
+    if res is not None:
+        versions = dict(res.versions)
+        extra = {"apt_repo_path": res.apt_repo_path, "python_source": res.python_source, "notes": res.notes}
+    top = {key: versions.get(key) for key in TOP_LEVEL_KEYS}
+    return {**top, "versions": versions, **extra}
+
+
+def summary(res: Resolution, label: str) -> str:
+    """One line a person reads: ``Ubuntu 18.04: driver 530 (proprietary), CUDA 12.1, …``."""
+    v = res.versions
+    return (f"{label}: driver {v['driver']} ({v['driver_flavour']}), CUDA {v['cuda']}, cuDNN {v['cudnn']}, "
+            f"Python {v['python']} ({res.python_source}), torch {v['torch']}+{v['torch_cuda_variant']}, "
+            f"torchvision {v['torchvision']}, fastai {v['fastai']}, TensorFlow {v['tensorflow']}, "
+            f"Keras {v['keras']}")
+
+
+def check_stack(plan: HostPlan) -> CheckResult:
+    """Resolve the host's stack from its declared OS, GPUs and pins."""
+    if plan.os is None:
+        return CheckResult(
+            id="stack", status="warn",
+            message=("no `os` declared: the stack will be resolved from facts at run time; declare "
+                     "os: {distribution: Ubuntu, release: \"22.04\"} to check it now"),
+            figures=_figures(None))
+    targets, unknown = _targets(plan)
+    res = resolve(plan.os.distribution, plan.os.release, targets, plan.stack_pins, host=plan.name)
+    label = f"{plan.os.distribution} {plan.os.release}"
+    if not res.ok:
+        return CheckResult(id="stack", status="fail", message="; ".join(res.problems), figures=_figures(res))
+    status: Status = "ok"
+    message = summary(res, label)
+    if unknown:
+        status = "warn"
+        message += (f"; architecture of {', '.join(unknown)} unknown (not in the catalogue): resolved "
+                    f"without it, add it to the catalogue or check the stack on the host")
+    return CheckResult(id="stack", status=status, message=message, figures=_figures(res))

@@ -1,0 +1,99 @@
+# dlrig.rig.live_preflight: the hardware detected in a host (dlrig_hardware facts) against its
+# declaration in the inventory, judged on the controller by dlrig.checks.live.live_checks.
+# It never connects to the host: run dlrig.rig.hardware_facts first.
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ansible.plugins.action import ActionBase
+
+# The repository root (collections/ansible_collections/dlrig/rig/plugins/action/live_preflight.py -> 6 up),
+# so that dlrig imports even where it is not pip-installed.
+_ROOT = Path(__file__).resolve().parents[6]
+if (_ROOT / "dlrig" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+FACT = "dlrig_hardware"
+
+
+def _os_release(task_vars: dict[str, Any], plan: Any) -> tuple[str | None, str | None]:
+    """The host's OS release: its facts when gathered (a live host), else the inventory's ``os``."""
+    facts = task_vars.get("ansible_facts") or {}
+    distribution = facts.get("distribution") or task_vars.get("ansible_distribution")
+    version = facts.get("distribution_version") or task_vars.get("ansible_distribution_version")
+    if distribution and version:
+        return str(distribution), str(version)
+    if plan.os is not None:
+        return plan.os.distribution, plan.os.release
+    return None, None
+
+
+class ActionModule(ActionBase):
+    """Run the live checks for the current host; fail it when one fails."""
+
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("detected", "strict"))
+    _requires_connection = False
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        host = str(task_vars.get("inventory_hostname", "?"))
+        strict = bool(self._task.args.get("strict", False))
+        try:
+            from dlrig.checks.live import live_checks
+            from dlrig.errors import InputError
+            from dlrig.hardware import parse_host
+            from dlrig.inventory import template_plan_vars
+            from dlrig.result import worst
+            from dlrig.upgrade import decide_driver
+        except ImportError as exc:
+            result.update(failed=True, msg=f"dlrig is not importable from {_ROOT}: {exc}")
+            return result
+
+        detected = self._task.args.get("detected")
+        if detected is None:
+            detected = (task_vars.get("ansible_facts") or {}).get(FACT, task_vars.get(FACT))
+        if not isinstance(detected, dict):
+            result.update(failed=True, changed=False,
+                          msg=f"live preflight: no '{FACT}' facts for {host}; run dlrig.rig.hardware_facts "
+                              "first (or pass them as 'detected')")
+            return result
+        try:
+            hostvars = template_plan_vars(host, task_vars, templar=self._templar)
+            plan = parse_host(host, hostvars)
+            checks = live_checks(plan, detected)
+        except InputError as exc:
+            result.update(failed=True, changed=False, msg=f"live preflight: {exc}")
+            return result
+
+        distribution, release = _os_release(task_vars, plan)
+        try:
+            decision = decide_driver(plan, detected.get("driver_version"), distribution, release).as_dict()
+        except InputError as exc:  # e.g. an OS release the resolver does not know: not a live-check failure
+            decision = {"action": "resolved", "branch": None, "reason": str(exc), "stack": {}}
+
+        entries = [c.as_dict() for c in checks]
+        verdict = worst([c.status for c in checks])
+        failing = [c for c in checks if c.status == "fail" or (strict and c.status == "warn")]
+        result.update(
+            changed=False,
+            verdict=verdict,
+            checks=entries,
+            ansible_facts={
+                "dlrig_live_preflight": {"verdict": verdict, "checks": entries, "driver": decision},
+            },
+        )
+        warnings = [f"{c.id}: {c.message}" for c in checks if c.status == "warn"]
+        if warnings and not failing:
+            result["warnings"] = warnings
+        if failing:
+            result["failed"] = True
+            result["msg"] = "live preflight failed: " + "; ".join(f"{c.id}: {c.message}" for c in failing)
+        else:
+            result["msg"] = f"{host}: live preflight {verdict}: " + "; ".join(
+                f"{c.id} {c.status}" for c in checks)
+        return result

@@ -1,0 +1,432 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dlrig contributors
+# MIT License (see galaxy.yml)
+"""Atomic, lock-pinned Python virtual environments (the engine behind roles/python_env)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: python_env
+short_description: Build a hash-locked virtual environment atomically and switch a symlink to it
+description:
+  - Builds a virtual environment from a lock file with hashes (C(pip install --require-hashes --no-deps))
+    in a staging directory C(<prefix>/.staging-<name>-<key>), checks that the listed modules import,
+    moves it to the versioned directory C(<prefix>/<name>-<key>) and switches the symlink
+    C(<prefix>/<name>) to it by renaming a temporary symlink over it (atomic on POSIX).
+  - C(key) is the first 12 hex digits of the SHA-256 of the lock text and the base interpreter's path:
+    the environment is rebuilt only when one of them changes.
+  - A failed or interrupted build never touches the symlink, so the previous environment keeps working;
+    stale staging directories of this environment are removed at the start of the next run.
+  - Versioned directories other than the active one and the I(keep) most recent previous ones are removed.
+  - Runs are serialised per environment with an C(flock) on C(<prefix>/.<name>.lock).
+version_added: "0.1.0"
+author: dlrig contributors
+options:
+  name:
+    description: Name of the environment; the symlink is C(<prefix>/<name>).
+    type: str
+    required: true
+  prefix:
+    description: Directory holding the environments.
+    type: path
+    default: /opt/dlrig/envs
+  python:
+    description: Base interpreter that creates the virtual environment (C(python -m venv)).
+    type: path
+    required: true
+  lock:
+    description: Text of the lock file (C(name==version --hash=sha256:...) lines, as pip-compile/uv write them).
+    type: str
+    required: true
+  imports:
+    description: Modules that must import in the new environment before it is switched in.
+    type: list
+    elements: str
+    default: []
+  index_url:
+    description: pip C(--index-url); empty for pip's default (PyPI).
+    type: str
+    default: ""
+  extra_index_urls:
+    description: pip C(--extra-index-url) values, in order.
+    type: list
+    elements: str
+    default: []
+  find_links:
+    description: pip C(--find-links) values (directories or URLs).
+    type: list
+    elements: str
+    default: []
+  trusted_hosts:
+    description: pip C(--trusted-host) values (plain-HTTP mirrors).
+    type: list
+    elements: str
+    default: []
+  cert:
+    description: CA bundle for pip (C(--cert)); empty for pip's own.
+    type: str
+    default: ""
+  isolated:
+    description: Run pip with C(--isolated) (ignore pip.conf and PIP_* variables) so that only these options count.
+    type: bool
+    default: true
+  pip_timeout:
+    description: pip's socket timeout in seconds.
+    type: int
+    default: 60
+  keep:
+    description: How many previous versioned directories to keep for a manual rollback.
+    type: int
+    default: 1
+notes:
+  - Supports check mode (reports what would change without building) and diff-free idempotent runs.
+  - Killing the module (for example when an async job times out) leaves only a staging directory behind.
+"""
+
+EXAMPLES = r"""
+- name: Build the PyTorch environment from its lock
+  dlrig.rig.python_env:
+    name: pytorch
+    python: /usr/bin/python3.11
+    lock: "{{ lookup('ansible.builtin.file', 'locks/py3.11-torch2.14.1-cu130.txt') }}"
+    imports: [torch, torchvision, fastai]
+    extra_index_urls: [https://download.pytorch.org/whl/cu130]
+"""
+
+RETURN = r"""
+path:
+  description: The stable path of the environment (the symlink).
+  type: str
+  returned: always
+version_dir:
+  description: The versioned directory the symlink points to after the run (or would, in check mode).
+  type: str
+  returned: always
+key:
+  description: The environment's key (lock + interpreter hash, 12 hex digits).
+  type: str
+  returned: always
+lock_sha256:
+  description: SHA-256 of the lock text.
+  type: str
+  returned: always
+packages:
+  description: Pinned packages of the lock, normalised name to version.
+  type: dict
+  returned: always
+actions:
+  description: What was (or, in check mode, would be) done, in order.
+  type: list
+  elements: str
+  returned: always
+previous:
+  description: The versioned directory the symlink pointed to before the run, if any.
+  type: str
+  returned: always
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+MARKER = ".dlrig-env.json"
+LOCK_COPY = "dlrig-lock.txt"
+_REQ = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*([^\s;\\]+)")
+
+
+class BuildError(Exception):
+    """A step of the build failed; carries the step's output for the user."""
+
+    def __init__(self, msg, output=""):
+        super().__init__(msg)
+        self.output = output
+
+
+def normalise(name):
+    """PEP 503 normalised project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_lock(text):
+    """Pinned packages of a lock: {normalised name: version}; every pin must carry a hash."""
+    packages = {}
+    unhashed = []
+    logical = []
+    current = ""
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        current += line
+        if current.strip():
+            logical.append(current.strip())
+        current = ""
+    if current.strip():
+        logical.append(current.strip())
+    for line in logical:
+        if line.startswith("-"):
+            continue
+        match = _REQ.match(line)
+        if not match:
+            raise ValueError("lock line is not a pinned requirement (name==version): %r" % line[:120])
+        name, version = normalise(match.group(1)), match.group(2)
+        if "--hash=" not in line:
+            unhashed.append(name)
+        packages[name] = version
+    if not packages:
+        raise ValueError("the lock pins no packages")
+    if unhashed:
+        raise ValueError("lock entries without --hash: %s" % ", ".join(sorted(unhashed)))
+    return packages
+
+
+def env_key(lock_text, python):
+    """12 hex digits naming a build: the lock text and the base interpreter's path."""
+    digest = hashlib.sha256()
+    digest.update(lock_text.encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(python.encode("utf-8"))
+    return digest.hexdigest()[:12]
+
+
+def is_complete(version_dir, key):
+    """A versioned directory is complete when its marker names this key."""
+    try:
+        with open(os.path.join(version_dir, MARKER)) as handle:
+            return json.load(handle).get("key") == key
+    except (OSError, ValueError):
+        return False
+
+
+def current_target(link):
+    """Absolute path the environment symlink points to, or None (missing); raises if it is not a symlink."""
+    if os.path.islink(link):
+        target = os.readlink(link)
+        return os.path.normpath(os.path.join(os.path.dirname(link), target))
+    if os.path.lexists(link):
+        raise BuildError("%s exists and is not a symlink: move it away (dlrig manages it as a symlink)" % link)
+    return None
+
+
+def stale_staging(prefix, name):
+    """All staging directories of this environment (any run that is not this one left them)."""
+    if not os.path.isdir(prefix):
+        return []
+    start = ".staging-%s-" % name
+    return sorted(os.path.join(prefix, entry) for entry in os.listdir(prefix) if entry.startswith(start))
+
+
+def versioned_dirs(prefix, name):
+    """Versioned directories <name>-<12 hex> of this environment."""
+    if not os.path.isdir(prefix):
+        return []
+    pattern = re.compile(r"^%s-[0-9a-f]{12}$" % re.escape(name))
+    return sorted(os.path.join(prefix, e) for e in os.listdir(prefix) if pattern.match(e))
+
+
+def to_prune(prefix, name, final, previous, keep):
+    """Versioned directories beyond the new one and `keep` others (the previously active one first, then newest)."""
+    others = [d for d in versioned_dirs(prefix, name) if d != final]
+    others.sort(key=lambda d: (d != previous, -os.lstat(d).st_mtime))
+    return others[max(keep, 0):]
+
+
+def pip_command(venv, module):
+    """pip invocation for the new environment with the mirror options."""
+    params = module.params
+    cmd = [os.path.join(venv, "bin", "python"), "-m", "pip"]
+    if params["isolated"]:
+        cmd.append("--isolated")
+    cmd += ["install", "--disable-pip-version-check", "--no-input", "--no-cache-dir", "--require-hashes",
+            "--no-deps", "--only-binary=:all:", "--timeout", str(params["pip_timeout"])]
+    if params["index_url"]:
+        cmd += ["--index-url", params["index_url"]]
+    for url in params["extra_index_urls"]:
+        cmd += ["--extra-index-url", url]
+    for url in params["find_links"]:
+        cmd += ["--find-links", url]
+    for host in params["trusted_hosts"]:
+        cmd += ["--trusted-host", host]
+    if params["cert"]:
+        cmd += ["--cert", params["cert"]]
+    cmd += ["-r", os.path.join(venv, LOCK_COPY)]
+    return cmd
+
+
+def run(cmd, what, env=None):
+    """Run a build step; raise BuildError with its output when it fails."""
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                          universal_newlines=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError("%s failed (exit %d)" % (what, proc.returncode), proc.stdout[-6000:])
+    return proc.stdout
+
+
+def relocate(old, new):
+    """Rewrite the absolute staging path in the venv's scripts and pyvenv.cfg after the move.
+
+    Shebangs of console scripts and the activate scripts name the directory the venv was created in;
+    compiled .pyc files need nothing (CPython fixes up co_filename on load).
+    """
+    old_b, new_b = old.encode(), new.encode()
+    candidates = [os.path.join(new, "pyvenv.cfg")]
+    bindir = os.path.join(new, "bin")
+    candidates += [os.path.join(bindir, e) for e in os.listdir(bindir)]
+    for path in candidates:
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
+        with open(path, "rb") as handle:
+            data = handle.read()
+        if old_b not in data or b"\0" in data[:1024]:
+            continue
+        mode = os.stat(path).st_mode
+        tmp = path + ".dlrig-tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data.replace(old_b, new_b))
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+
+
+def switch_symlink(link, target_name):
+    """Point `link` at `target_name` (relative) by renaming a fresh symlink over it."""
+    tmp = "%s.tmp-%d" % (link, os.getpid())
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(target_name, tmp)
+    os.rename(tmp, link)
+
+
+def build(module, staging, final, lock_text, key, packages):
+    """Create, fill and check the venv in `staging`, then move it to `final` and mark it complete."""
+    params = module.params
+    os.makedirs(os.path.dirname(staging), exist_ok=True)
+    run([params["python"], "-m", "venv", staging], "creating the virtual environment")
+    with open(os.path.join(staging, LOCK_COPY), "w") as handle:
+        handle.write(lock_text)
+    run(pip_command(staging, module), "pip install --require-hashes")
+    if params["imports"]:
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        code = "import " + ", ".join(params["imports"])
+        run([os.path.join(staging, "bin", "python"), "-c", code], "importing %s" % ", ".join(params["imports"]),
+            env=env)
+    if os.path.lexists(final):
+        shutil.rmtree(final)
+    os.rename(staging, final)
+    relocate(staging, final)
+    run([os.path.join(final, "bin", "python"), "-c", "import sys"], "starting the moved environment")
+    marker = {"key": key, "lock_sha256": hashlib.sha256(lock_text.encode()).hexdigest(),
+              "python": params["python"], "packages": packages, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                      time.gmtime())}
+    tmp = os.path.join(final, MARKER + ".tmp")
+    with open(tmp, "w") as handle:
+        json.dump(marker, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(tmp, os.path.join(final, MARKER))
+
+
+def plan_and_apply(module):
+    """Decide what to do, and (outside check mode) do it; returns the result dict."""
+    params = module.params
+    name, prefix, lock_text = params["name"], params["prefix"], params["lock"]
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
+        raise BuildError("name %r: use letters, digits, '.', '_' and '-' only" % name)
+    if not lock_text.endswith("\n"):
+        lock_text += "\n"
+    try:
+        packages = parse_lock(lock_text)
+    except ValueError as exc:
+        raise BuildError("lock: %s" % exc)
+    key = env_key(lock_text, params["python"])
+    link = os.path.join(prefix, name)
+    final = os.path.join(prefix, "%s-%s" % (name, key))
+    staging = os.path.join(prefix, ".staging-%s-%s" % (name, key))
+    previous = current_target(link)
+    result = {"path": link, "version_dir": final, "key": key, "packages": packages,
+              "lock_sha256": hashlib.sha256(lock_text.encode()).hexdigest(), "previous": previous or "",
+              "actions": [], "changed": False}
+    actions = result["actions"]
+
+    stale = stale_staging(prefix, name)
+    actions += ["remove stale staging directory %s" % d for d in stale]
+    need_build = not is_complete(final, key)
+    if need_build:
+        actions.append("build %s in %s" % (final, staging))
+    need_switch = previous != final
+    if need_switch:
+        actions.append("switch %s -> %s (was %s)" % (link, os.path.basename(final), previous or "absent"))
+    prune = to_prune(prefix, name, final, previous, params["keep"])
+    actions += ["remove old version %s" % d for d in prune]
+    result["changed"] = bool(actions)
+    if module.check_mode or not actions:
+        return result
+
+    for directory in stale:
+        shutil.rmtree(directory)
+    if need_build:
+        if previous == final:
+            raise BuildError("%s is active but incomplete (no %s); remove the symlink %s to rebuild"
+                             % (final, MARKER, link))
+        try:
+            build(module, staging, final, lock_text, key, packages)
+        except BuildError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    if need_switch:
+        switch_symlink(link, os.path.basename(final))
+    for directory in prune:
+        shutil.rmtree(directory)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            prefix=dict(type="path", default="/opt/dlrig/envs"),
+            python=dict(type="path", required=True),
+            lock=dict(type="str", required=True),
+            imports=dict(type="list", elements="str", default=[]),
+            index_url=dict(type="str", default=""),
+            extra_index_urls=dict(type="list", elements="str", default=[]),
+            find_links=dict(type="list", elements="str", default=[]),
+            trusted_hosts=dict(type="list", elements="str", default=[]),
+            cert=dict(type="str", default=""),
+            isolated=dict(type="bool", default=True),
+            pip_timeout=dict(type="int", default=60),
+            keep=dict(type="int", default=1),
+        ),
+        supports_check_mode=True,
+    )
+    prefix = module.params["prefix"]
+    handle = None
+    try:
+        if not module.check_mode:
+            os.makedirs(prefix, mode=0o755, exist_ok=True)
+            handle = open(os.path.join(prefix, ".%s.lock" % module.params["name"]), "w")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        result = plan_and_apply(module)
+    except BuildError as exc:
+        module.fail_json(msg=str(exc), output=exc.output)
+    except OSError as exc:
+        module.fail_json(msg="%s: %s" % (type(exc).__name__, exc))
+    finally:
+        if handle is not None:
+            handle.close()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""``psu_headroom``: the build's maximum draw against the PSU's rating and the wanted headroom."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from dlrig.checks._common import fmt_w, skipped
+from dlrig.hardware import Hardware, HostPlan
+from dlrig.result import CheckResult
+
+CHECK_ID = "psu_headroom"
+
+
+def power_items(hw: Hardware) -> list[dict[str, Any]]:
+    """Every declared part with the watts it counts for in the budget (GPUs: count x power limit or watts)."""
+    items: list[dict[str, Any]] = []
+    if hw.cpu:
+        items.append({"part": f"CPU {hw.cpu.model}", "watts": hw.cpu.watts})
+    if hw.motherboard:
+        board = f"motherboard {hw.motherboard.model or ''}".rstrip()
+        items.append({"part": board, "watts": hw.motherboard.watts})
+    if hw.memory:
+        items.append({"part": f"memory {hw.memory.gb:g} GB", "watts": hw.memory.watts})
+    if hw.cooler:
+        items.append({"part": f"cooler {hw.cooler.model or ''}".rstrip(), "watts": hw.cooler.watts})
+    for drive in hw.storage:
+        items.append({"part": f"{drive.interface} {drive.model or 'drive'}", "watts": drive.watts})
+    for dev in hw.other_pcie:
+        items.append({"part": f"PCIe {dev.model or 'card'}", "watts": dev.watts})
+    for gpu in hw.gpus:
+        limit = f" limited to {fmt_w(gpu.budget_w)}" if gpu.power_limit_w is not None else ""
+        items.append({"part": f"GPU {gpu.count}x {gpu.model}{limit}", "watts": gpu.count * gpu.budget_w,
+                      "each_w": gpu.budget_w})
+    return items
+
+
+def max_draw_w(hw: Hardware) -> float:
+    """The sum of every part's watts: the most the build can ask of the PSU (transients aside)."""
+    total: float = sum(item["watts"] for item in power_items(hw))
+    return total
+
+
+def _tidy(watts: float) -> float:
+    value = round(float(watts), 1)
+    return int(value) if value.is_integer() else value
+
+
+def _round_up(watts: float, step: int = 50) -> int:
+    return int(math.ceil(watts / step) * step)
+
+
+def check_psu(plan: HostPlan) -> CheckResult:
+    hw = plan.hardware
+    if hw is None or hw.psu is None:
+        return skipped(CHECK_ID, "hardware.psu is not declared")
+    psu_w, headroom = hw.psu.watts, plan.power.headroom_pct
+    draw = max_draw_w(hw)
+    usable = psu_w * (1 - headroom / 100)
+    free = psu_w - draw
+    figures: dict[str, Any] = {
+        "max_draw_w": _tidy(draw), "psu_w": psu_w, "load_pct": round(100 * draw / psu_w, 1),
+        "free_w": _tidy(free), "headroom_pct": headroom, "usable_w": _tidy(usable),
+        "recommended_psu_w": _round_up(draw / (1 - headroom / 100)), "items": power_items(hw),
+    }
+    more = {g.model: max(0, math.floor((usable - draw) / g.budget_w)) for g in hw.gpus}
+    figures["more_gpus"] = more
+    budget = f"max draw {fmt_w(draw)} of the {fmt_w(psu_w)} PSU ({figures['load_pct']:g} %)"
+    if draw > psu_w:
+        return CheckResult(CHECK_ID, "fail", f"{budget} exceeds its rating by {fmt_w(draw - psu_w)}: "
+                           f"{_remedy(hw, draw, usable, figures['recommended_psu_w'], headroom)}", figures)
+    if free < psu_w * headroom / 100:
+        return CheckResult(CHECK_ID, "warn", f"{budget} leaves {fmt_w(free)} free, less than the "
+                           f"{headroom:g} % headroom ({fmt_w(psu_w - usable)}): "
+                           f"{_remedy(hw, draw, usable, figures['recommended_psu_w'], headroom)}", figures)
+    tail = ""
+    if hw.gpus:
+        first = hw.gpus[0]
+        tail = (f"; the PSU could feed {more[first.model]} more {first.model} "
+                f"within the {headroom:g} % headroom")
+    return CheckResult(CHECK_ID, "ok", f"{budget}{tail}", figures)
+
+
+def _remedy(hw: Hardware, draw: float, usable: float, recommended: int, headroom: float) -> str:
+    advice = f"use a PSU of at least {recommended} W ({fmt_w(draw)} + {headroom:g} % headroom)"
+    gpu_count = hw.gpu_count
+    if gpu_count:
+        rest = draw - sum(g.count * g.budget_w for g in hw.gpus)
+        limit = math.floor((usable - rest) / gpu_count)
+        if limit > 0:
+            advice += f", or set power_limit_w: {limit} (or lower) on the GPUs"
+    return advice

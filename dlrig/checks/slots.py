@@ -1,0 +1,25 @@
+"""``gpu_slots``: the GPUs (counting ``count``) against the motherboard's GPU slots."""
+
+from __future__ import annotations
+
+from dlrig.checks._common import plural, skipped
+from dlrig.hardware import HostPlan
+from dlrig.result import CheckResult
+
+CHECK_ID = "gpu_slots"
+
+
+def check_slots(plan: HostPlan) -> CheckResult:
+    hw = plan.hardware
+    if hw is None or hw.motherboard is None:
+        return skipped(CHECK_ID, "hardware.motherboard is not declared")
+    slots, gpus = len(hw.motherboard.gpu_slots), hw.gpu_count
+    board = hw.motherboard.model or "the motherboard"
+    figures = {"gpu_count": gpus, "gpu_slots": slots, "free_slots": max(0, slots - gpus),
+               "slot_widths": list(hw.motherboard.gpu_slots)}
+    if gpus > slots:
+        return CheckResult(CHECK_ID, "fail", f"{plural(gpus, 'GPU')} declared but {board} has "
+                           f"{plural(slots, 'GPU slot')}: {gpus - slots} would have nowhere to go; "
+                           "remove GPUs, use risers/a board with more slots, or correct gpu_slots", figures)
+    return CheckResult(CHECK_ID, "ok", f"{plural(gpus, 'GPU')} in {plural(slots, 'GPU slot')} "
+                       f"({figures['free_slots']} free)", figures)

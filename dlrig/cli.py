@@ -1,0 +1,86 @@
+"""``scripts/preflight.py``: check every declared build of the inventory before anything runs.
+
+Exit codes: 0 no check fails (warnings allowed), 1 a check fails (or warns, with --strict),
+2 bad input (unreadable inventory, YAML error, wrong type, unknown model, ...): one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from dlrig.errors import InputError
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dlrig.inventory import default_inventory
+
+    parser = argparse.ArgumentParser(
+        prog="preflight.py", description="Check the declared builds of an Ansible inventory (PSU, PCIe "
+        "lanes, GPU slots, RAM vs VRAM, energy, software stack) before anything is installed.")
+    parser.add_argument("-i", "--inventory", action="append", metavar="INVENTORY",
+                        help="inventory file or directory, as ansible-playbook -i "
+                        f"(default: {default_inventory()})")
+    parser.add_argument("-l", "--limit", metavar="PATTERN", help="host pattern, as ansible-playbook --limit")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="report format (default: text)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    return parser
+
+
+def load_plans(inventory: Sequence[str] | None, limit: str | None) -> list[Any]:
+    """Every host of the inventory as a validated HostPlan (InputError on the first bad one)."""
+    from dlrig.hardware import parse_host
+    from dlrig.inventory import default_inventory, load_hosts
+
+    hosts = load_hosts(list(inventory) if inventory else [default_inventory()], limit)
+    return [parse_host(name, hostvars) for name, hostvars in hosts]
+
+
+def emit(report: dict[str, Any], fmt: str, stream: TextIO) -> None:
+    if fmt == "json":
+        stream.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        return
+    from dlrig.render_text import render
+
+    colour = stream.isatty() and not os.environ.get("NO_COLOR")
+    stream.write(render(report, colour=colour))
+
+
+def run(args: argparse.Namespace, stdout: TextIO) -> int:
+    """Load, check, report; returns the exit code. Raises InputError for bad input."""
+    from dlrig.report import build_report, exit_code
+
+    report = build_report(load_plans(args.inventory, args.limit))
+    emit(report, args.format, stdout)
+    return exit_code(report, args.strict)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split("\n"))
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args, out)
+    except InputError as exc:
+        err.write(f"preflight: {_one_line(str(exc))}\n")
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        err.write("preflight: interrupted\n")
+        return 130
+    except Exception as exc:  # never a traceback for a user; DLRIG_DEBUG=1 shows it
+        if os.environ.get("DLRIG_DEBUG"):
+            raise
+        err.write(f"preflight: unexpected error ({exc.__class__.__name__}: {_one_line(str(exc))}); "
+                  "this is a bug in dlrig, rerun with DLRIG_DEBUG=1 for the traceback\n")
+        return EXIT_INPUT

@@ -1,0 +1,207 @@
+"""``scripts/preflight.py --live`` and ``--what-if``: the GPU-upgrade front end of the preflight CLI.
+
+``dlrig.cli`` wires it in with two calls: :func:`add_arguments` on its parser, and, first thing in its
+``run``, ``if wanted(args): return run(args, stdout)``. :func:`handle` builds the document (JSON-ready,
+the preflight's ``{"hosts": [...]}`` shape with a ``verdict`` per host, so the exit code follows the
+same rule: 1 when a verdict is ``fail``, or ``warn`` with ``--strict``).
+
+- ``--live``: detect the hardware of each host over Ansible (``dlrig.rig.hardware_facts``, honouring the
+  inventory's ``live_preflight_*`` variables exactly as ``playbooks/live-preflight.yml`` does) and run
+  the live checks (``gpu_count``, ``pcie_link``, ``ram``) against the declaration.
+- ``--what-if SPEC`` (repeatable): the verdicts for a planned upgrade next to today's, and how many of
+  the planned GPU the PSU, slots and CPU lanes could take. Nothing is edited. Syntax: :mod:`dlrig.whatif`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from dlrig.errors import InputError
+from dlrig.result import worst
+
+# Module arguments of the ad-hoc detection run: templated per host by Ansible, so the inventory's
+# live_preflight_* variables point detection at a fixture tree or another nvidia-smi, as in the playbook.
+DETECT_ARGS = {
+    "sysfs_root": "{{ live_preflight_sysfs_root | default(omit) }}",
+    "nvidia_smi": "{{ live_preflight_nvidia_smi | default(omit) }}",
+    "lspci": "{{ live_preflight_lspci | default(omit) }}",
+}
+
+WHAT_IF_HELP = (
+    "plan an upgrade without editing the inventory; repeat to combine: 'gpus=2x GeForce RTX 2080', "
+    "'gpus=4x RTX 2080@225W' (board power per card), 'gpus=4x RTX 2070 limit=150W' (power limit), "
+    "'gpus=RTX 2070 + 2x RTX 2080', 'psu=1300 gold', 'psu=1300', 'memory=64'"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--live`` and ``--what-if`` (and ``--become``, used with ``--live``) to the preflight parser."""
+    group = parser.add_argument_group("GPU upgrade")
+    group.add_argument("--live", action="store_true",
+                       help="detect the hardware in each host over Ansible and compare it with the inventory")
+    group.add_argument("--become", action="store_true", help="with --live: run detection with become")
+    group.add_argument("--what-if", action="append", default=[], metavar="SPEC", dest="what_if",
+                       help=WHAT_IF_HELP)
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    """Whether the command line asks for --live or --what-if."""
+    return bool(getattr(args, "live", False) or getattr(args, "what_if", None))
+
+
+def _load_hosts(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    from dlrig.inventory import default_inventory, load_hosts
+
+    inventory = getattr(args, "inventory", None)
+    return load_hosts(list(inventory) if inventory else [default_inventory()], getattr(args, "limit", None))
+
+
+# --- --what-if --------------------------------------------------------------------------------------
+
+def what_if_host(name: str, hostvars: dict[str, Any], specs: Sequence[str]) -> dict[str, Any]:
+    """One host's what-if entry: today's and the planned report, their comparison, the capacity."""
+    from dlrig.checks import run_checks
+    from dlrig.hardware import parse_host
+    from dlrig.report import host_report
+    from dlrig.whatif import apply_what_if, capacity_for, compare, parse_specs
+
+    plan = parse_specs(specs, host=name)
+    today_plan = parse_host(name, hostvars)
+    if today_plan.hardware is None:
+        return {"name": name, "declared": False, "verdict": "ok", "what_if": list(specs),
+                "changes": plan.describe(), "today": None, "planned": None, "comparison": None,
+                "capacity": None}
+    try:
+        planned_vars = apply_what_if(hostvars, plan)
+    except InputError as exc:
+        raise InputError(name, exc.path, exc.problem) from None
+    try:
+        planned_plan = parse_host(name, planned_vars)
+    except InputError as exc:   # an unknown model, a PSU class the inventory parser refuses, ...
+        raise InputError(name, "--what-if", f"{exc.path}: {exc.problem}") from None
+    today = host_report(today_plan, run_checks(today_plan))
+    planned = host_report(planned_plan, run_checks(planned_plan))
+    cap = capacity_for(planned_plan)
+    return {
+        "name": name,
+        "declared": True,
+        "verdict": planned["verdict"],
+        "what_if": list(specs),
+        "changes": plan.describe(),
+        "today": today,
+        "planned": planned,
+        "comparison": compare(today, planned),
+        "capacity": None if cap is None else cap.as_dict(),
+    }
+
+
+def what_if_document(hosts: Sequence[tuple[str, dict[str, Any]]], specs: Sequence[str]) -> dict[str, Any]:
+    from dlrig.whatif import parse_specs
+
+    parse_specs(specs)  # a bad spec is reported once, before any host
+    return {"mode": "what-if", "what_if": list(specs),
+            "hosts": [what_if_host(name, hostvars, specs) for name, hostvars in hosts]}
+
+
+# --- --live -----------------------------------------------------------------------------------------
+
+def _detected_summary(facts: dict[str, Any] | None) -> dict[str, Any] | None:
+    if facts is None:
+        return None
+    from dlrig.detect import from_facts
+
+    hw = from_facts(facts)
+    return {
+        "gpus": [{"pci_address": g.pci_address, "model": g.model, "present": g.present, "slot": g.slot,
+                  "current_link_width": g.current_link_width, "max_link_width": g.max_link_width,
+                  "current_link_gen": g.current_link_gen, "max_link_gen": g.max_link_gen,
+                  "power_limit_w": g.power_limit_w, "power_min_limit_w": g.power_min_limit_w,
+                  "power_max_limit_w": g.power_max_limit_w, "problems": list(g.problems)} for g in hw.gpus],
+        "driver_version": hw.driver_version,
+        "cpu_model": hw.cpu_model,
+        "ram_gb": hw.ram_gb,
+        "kernel": hw.kernel,
+        "secure_boot": hw.secure_boot,
+    }
+
+
+def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequence[str],
+                  limit: str | None, *, become: bool = False, detector: Any = None) -> dict[str, Any]:
+    """Detect every host over Ansible, then run its live checks; ``detector`` replaces detection in tests."""
+    from dlrig.hardware import parse_host
+    from dlrig.live import DetectionError, detect, live_results
+
+    plans = [parse_host(name, hostvars) for name, hostvars in hosts]  # bad input first, before any SSH
+    run = detector or detect
+    try:
+        found = run(inventories, limit or "all", [p.name for p in plans], module_args=DETECT_ARGS,
+                    become=become)
+    except DetectionError as exc:
+        raise InputError(None, "--live", str(exc)) from None
+    entries = []
+    for plan in plans:
+        detection = found[plan.name]
+        checks = live_results(plan, detection)
+        entries.append({
+            "name": plan.name,
+            "declared": plan.hardware is not None,
+            "verdict": worst([c["status"] for c in checks]),
+            "reachable": not detection.unreachable,
+            "checks": checks,
+            "detected": _detected_summary(detection.facts),
+        })
+    return {"mode": "live", "hosts": entries}
+
+
+# --- the front door ---------------------------------------------------------------------------------
+
+def handle(args: argparse.Namespace, hosts: Sequence[tuple[str, dict[str, Any]]] | None = None,
+           *, detector: Any = None) -> dict[str, Any] | None:
+    """The document for ``--live`` or ``--what-if`` (None when neither was asked for).
+
+    ``hosts`` are ``[(name, hostvars)]`` as :func:`dlrig.inventory.load_hosts` returns them (loaded from
+    ``args.inventory``/``args.limit`` when not given).
+    """
+    if not wanted(args):
+        return None
+    if args.live and args.what_if:
+        raise InputError(None, "--live",
+                         "use --live (what is in the box now) or --what-if (a plan), not both")
+    if args.what_if:
+        from dlrig.whatif import parse_specs
+
+        parse_specs(args.what_if)  # a bad spec fails before the inventory is read
+    hosts = list(hosts) if hosts is not None else _load_hosts(args)
+    if args.what_if:
+        return what_if_document(hosts, args.what_if)
+    from dlrig.inventory import default_inventory
+
+    inventories = list(args.inventory) if getattr(args, "inventory", None) else [default_inventory()]
+    return live_document(hosts, inventories, getattr(args, "limit", None),
+                         become=getattr(args, "become", False), detector=detector)
+
+
+def exit_code(document: dict[str, Any], strict: bool = False) -> int:
+    verdicts = {host["verdict"] for host in document["hosts"]}
+    return 1 if "fail" in verdicts or (strict and "warn" in verdicts) else 0
+
+
+def emit(document: dict[str, Any], fmt: str, stream: TextIO) -> None:
+    if fmt == "json":
+        stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
+    from dlrig.render_upgrade import render
+
+    stream.write(render(document, colour=stream.isatty() and not os.environ.get("NO_COLOR")))
+
+
+def run(args: argparse.Namespace, stdout: TextIO, *, detector: Any = None) -> int:
+    """Build, print, return the exit code (InputError propagates to the CLI's one error line)."""
+    document = handle(args, detector=detector)
+    assert document is not None
+    emit(document, getattr(args, "format", "text"), stdout)
+    return exit_code(document, getattr(args, "strict", False))

@@ -1,0 +1,446 @@
+"""Parse and validate a host's variables (``hardware``, ``power``, ``os``, ``stack``) into a HostPlan.
+
+Every bad input raises :class:`dlrig.errors.InputError` naming the host and the variable path, e.g.
+``deep-al: hardware.gpus[0].count: expected a whole number >= 1, got 'two'``. Figures given in the
+inventory win over the catalogue; the catalogue fills in what the inventory leaves out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlrig.catalogue import CpuSpec, GpuSpec, find_cpu, find_gpu, suggest_cpus, suggest_gpus
+from dlrig.errors import InputError
+
+EFFICIENCY_CLASSES = ("none", "white", "bronze", "silver", "gold", "platinum", "titanium")
+SLOT_WIDTHS = (1, 2, 4, 8, 16)
+NVME_DEFAULT_LANES = 4
+
+
+@dataclass(frozen=True)
+class Cpu:
+    model: str
+    watts: float
+    pcie_lanes: int
+    pcie_gen: int | None
+    spec: CpuSpec | None
+
+
+@dataclass(frozen=True)
+class Motherboard:
+    model: str | None
+    gpu_slots: list[int]
+    watts: float
+    pcie_gen: int | None = None
+
+
+@dataclass(frozen=True)
+class Memory:
+    gb: float
+    watts: float
+
+
+@dataclass(frozen=True)
+class Cooler:
+    model: str | None
+    watts: float
+
+
+@dataclass(frozen=True)
+class Drive:
+    model: str | None
+    interface: str
+    pcie_lanes: int
+    watts: float
+    via_chipset: bool
+
+
+@dataclass(frozen=True)
+class PcieDevice:
+    model: str | None
+    pcie_lanes: int
+    watts: float
+    via_chipset: bool
+
+
+@dataclass(frozen=True)
+class GpuDecl:
+    """One line of ``hardware.gpus``: ``count`` identical cards."""
+
+    model: str
+    count: int
+    watts: float
+    vram_gb: float
+    power_limit_w: float | None
+    spec: GpuSpec | None
+
+    @property
+    def budget_w(self) -> float:
+        """Watts one card counts for in the power budget: its power limit when set, else its board power."""
+        return self.power_limit_w if self.power_limit_w is not None else self.watts
+
+
+@dataclass(frozen=True)
+class Psu:
+    watts: float
+    efficiency: str
+
+
+@dataclass(frozen=True)
+class Hardware:
+    cpu: Cpu | None
+    motherboard: Motherboard | None
+    memory: Memory | None
+    cooler: Cooler | None
+    storage: list[Drive]
+    other_pcie: list[PcieDevice]
+    gpus: list[GpuDecl]
+    psu: Psu | None
+
+    @property
+    def gpu_count(self) -> int:
+        return sum(g.count for g in self.gpus)
+
+    @property
+    def vram_gb(self) -> float:
+        return sum(g.vram_gb * g.count for g in self.gpus)
+
+
+@dataclass(frozen=True)
+class Power:
+    price_per_kwh: float | None = None
+    currency: str = "EUR"
+    headroom_pct: float = 10.0
+    mains_v: int = 230
+
+
+@dataclass(frozen=True)
+class OsRelease:
+    distribution: str
+    release: str
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    name: str
+    hardware: Hardware | None
+    power: Power
+    os: OsRelease | None
+    stack_pins: dict[str, str] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- small typed readers -------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
+_COMMENT_KEYS = frozenset({"notes", "note", "comment"})
+
+
+class _Reader:
+    """Reads typed values out of one host's variables, raising InputError with the variable path."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def fail(self, path: str, problem: str) -> InputError:
+        return InputError(self.host, path, problem)
+
+    def mapping(self, value: Any, path: str, allowed: frozenset[str] | None = None) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, f"expected a mapping, got {_show(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"keys must be names, got {_show(key)}")
+            if allowed is not None and key not in allowed and key not in _COMMENT_KEYS:
+                hint = _closest(key, allowed)
+                expected = ", ".join(sorted(allowed))
+                where = f"{path}.{key}" if re.fullmatch(r"\w+", key) else f"{path}[{key!r}]"
+                raise self.fail(where, f"unknown key{hint}; expected one of {expected}")
+        return value
+
+    def sequence(self, value: Any, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
+            raise self.fail(path, f"expected a list, got {_show(value)}")
+        return list(value)
+
+    def text(self, value: Any, path: str, required: bool = True, hint: str = "give a name") -> str | None:
+        if value is None:
+            if required:
+                raise self.fail(path, f"missing; {hint}")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail(path, f"expected text, got {_show(value)}")
+        text = str(value).strip()
+        if not text and required:
+            raise self.fail(path, "must not be empty")
+        return text or None
+
+    def number(self, value: Any, path: str, *, minimum: float = 0, strict: bool = False,
+               whole: bool = False, what: str = "number") -> float:
+        bound = f"{'>' if strict else '>='} {minimum:g}"
+        expected = f"expected a {'whole number' if whole else what} {bound}"
+        if isinstance(value, str) and _NUMBER.match(value):
+            number: float = float(value)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, f"{expected}, got {_show(value)}")
+        else:
+            number = float(value)
+        if not math.isfinite(number) or (whole and number != int(number)):
+            raise self.fail(path, f"{expected}, got {_show(value)}")
+        if number < minimum or (strict and number == minimum):
+            raise self.fail(path, f"{expected}, got {_show(value)}")
+        return int(number) if number.is_integer() else number
+
+    def integer(self, value: Any, path: str, *, minimum: int = 0) -> int:
+        return int(self.number(value, path, minimum=minimum, whole=True))
+
+    def flag(self, value: Any, path: str) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {"true", "yes", "on", "false", "no", "off"}:
+            return value.strip().lower() in {"true", "yes", "on"}
+        raise self.fail(path, f"expected true or false, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _closest(key: str, allowed: frozenset[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(key, sorted(allowed), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+# --- the sections --------------------------------------------------------------------------------
+
+_HARDWARE_KEYS = frozenset({"cpu", "motherboard", "memory", "cooler", "storage", "other_pcie", "gpus", "psu"})
+
+
+def _watts(r: _Reader, value: Any, path: str, *, hint: str) -> float:
+    if value is None:
+        raise r.fail(path, f"missing; give the part's maximum power draw in W ({hint})")
+    return r.number(value, path)
+
+
+def _cpu(r: _Reader, value: Any) -> Cpu:
+    path = "hardware.cpu"
+    m = r.mapping(value, path, frozenset({"model", "watts", "pcie_lanes", "pcie_gen"}))
+    model = r.text(m.get("model"), f"{path}.model")
+    assert model is not None
+    spec = find_cpu(model)
+    if spec is None and (m.get("watts") is None or m.get("pcie_lanes") is None):
+        missing = " and ".join(k for k in ("watts", "pcie_lanes") if m.get(k) is None)
+        raise r.fail(f"{path}.model", _unknown("CPU", model, missing, suggest_cpus(model)))
+    watts = spec.watts if m.get("watts") is None and spec else r.number(m.get("watts"), f"{path}.watts")
+    lanes = (spec.pcie_lanes if m.get("pcie_lanes") is None and spec
+             else r.integer(m.get("pcie_lanes"), f"{path}.pcie_lanes"))
+    gen = _gen(r, m.get("pcie_gen"), f"{path}.pcie_gen")
+    return Cpu(model, watts, lanes, gen if gen is not None else (spec.pcie_gen if spec else None), spec)
+
+
+def _gen(r: _Reader, value: Any, path: str) -> int | None:
+    if value is None:
+        return None
+    gen = r.integer(value, path, minimum=1)
+    if gen > 7:
+        raise r.fail(path, f"expected a PCIe generation 1-7, got {_show(value)}")
+    return gen
+
+
+def _unknown(kind: str, model: str, missing: str, suggestions: list[str]) -> str:
+    near = f"; closest catalogued: {', '.join(suggestions)}" if suggestions else ""
+    return f"{kind} {model!r} is not in the catalogue; give its {missing} in the inventory{near}"
+
+
+def _motherboard(r: _Reader, value: Any) -> Motherboard:
+    path = "hardware.motherboard"
+    m = r.mapping(value, path, frozenset({"model", "gpu_slots", "watts", "pcie_gen"}))
+    slots = []
+    for i, slot in enumerate(r.sequence(m.get("gpu_slots"), f"{path}.gpu_slots")):
+        width = r.integer(slot, f"{path}.gpu_slots[{i}]", minimum=1)
+        if width not in SLOT_WIDTHS:
+            raise r.fail(f"{path}.gpu_slots[{i}]",
+                         f"expected a slot width of 1, 2, 4, 8 or 16 lanes, got {_show(slot)}")
+        slots.append(width)
+    watts = _watts(r, m.get("watts"), f"{path}.watts", hint="0 when it is counted elsewhere")
+    return Motherboard(r.text(m.get("model"), f"{path}.model", required=False), slots, watts,
+                       _gen(r, m.get("pcie_gen"), f"{path}.pcie_gen"))
+
+
+def _memory(r: _Reader, value: Any) -> Memory:
+    path = "hardware.memory"
+    m = r.mapping(value, path, frozenset({"gb", "watts", "model"}))
+    if m.get("gb") is None:
+        raise r.fail(f"{path}.gb", "missing; give the installed RAM in GB")
+    gb = r.number(m.get("gb"), f"{path}.gb", strict=True)
+    return Memory(gb, _watts(r, m.get("watts"), f"{path}.watts", hint="about 3 W per DIMM"))
+
+
+def _cooler(r: _Reader, value: Any) -> Cooler:
+    path = "hardware.cooler"
+    m = r.mapping(value, path, frozenset({"model", "watts"}))
+    return Cooler(r.text(m.get("model"), f"{path}.model", required=False),
+                  _watts(r, m.get("watts"), f"{path}.watts", hint="fans and pump"))
+
+
+def _drive(r: _Reader, value: Any, path: str) -> Drive:
+    m = r.mapping(value, path, frozenset({"model", "interface", "pcie_lanes", "watts", "via_chipset"}))
+    interface = (r.text(m.get("interface"), f"{path}.interface", required=False) or "sata").lower()
+    if interface not in {"nvme", "sata", "sas", "usb", "pcie"}:
+        raise r.fail(f"{path}.interface",
+                     f"expected nvme, sata, sas, usb or pcie, got {_show(m.get('interface'))}")
+    default_lanes = NVME_DEFAULT_LANES if interface in {"nvme", "pcie"} else 0
+    lanes = (default_lanes if m.get("pcie_lanes") is None
+             else r.integer(m.get("pcie_lanes"), f"{path}.pcie_lanes"))
+    return Drive(r.text(m.get("model"), f"{path}.model", required=False), interface, lanes,
+                 _watts(r, m.get("watts"), f"{path}.watts",
+                        hint="about 10 W for an NVMe SSD, 10-20 W for a HDD"),
+                 r.flag(m.get("via_chipset"), f"{path}.via_chipset"))
+
+
+def _pcie_device(r: _Reader, value: Any, path: str) -> PcieDevice:
+    m = r.mapping(value, path, frozenset({"model", "pcie_lanes", "watts", "via_chipset"}))
+    if m.get("pcie_lanes") is None:
+        raise r.fail(f"{path}.pcie_lanes", "missing; give the card's PCIe width (1, 4, 8 or 16)")
+    return PcieDevice(r.text(m.get("model"), f"{path}.model", required=False),
+                      r.integer(m.get("pcie_lanes"), f"{path}.pcie_lanes"),
+                      _watts(r, m.get("watts"), f"{path}.watts", hint="see the card's datasheet"),
+                      r.flag(m.get("via_chipset"), f"{path}.via_chipset"))
+
+
+def _gpu(r: _Reader, value: Any, path: str) -> GpuDecl:
+    m = r.mapping(value, path, frozenset({"model", "count", "watts", "vram_gb", "power_limit_w"}))
+    model = r.text(m.get("model"), f"{path}.model")
+    assert model is not None
+    count = 1 if m.get("count") is None else r.integer(m.get("count"), f"{path}.count", minimum=1)
+    spec = find_gpu(model)
+    if spec is None and (m.get("watts") is None or m.get("vram_gb") is None):
+        missing = " and ".join(k for k in ("watts", "vram_gb") if m.get(k) is None)
+        raise r.fail(f"{path}.model", _unknown("GPU", model, missing, suggest_gpus(model)))
+    watts = (spec.watts if m.get("watts") is None and spec
+             else r.number(m.get("watts"), f"{path}.watts", strict=True))
+    vram = (spec.vram_gb if m.get("vram_gb") is None and spec
+            else r.number(m.get("vram_gb"), f"{path}.vram_gb", strict=True))
+    limit = m.get("power_limit_w")
+    power_limit = None if limit is None else r.number(limit, f"{path}.power_limit_w", strict=True)
+    return GpuDecl(spec.name if spec else model, count, watts, vram, power_limit, spec)
+
+
+def _psu(r: _Reader, value: Any) -> Psu:
+    path = "hardware.psu"
+    m = r.mapping(value, path, frozenset({"model", "watts", "efficiency"}))
+    if m.get("watts") is None:
+        raise r.fail(f"{path}.watts", "missing; give the PSU's rated output in W")
+    watts = r.number(m.get("watts"), f"{path}.watts", strict=True)
+    raw = r.text(m.get("efficiency"), f"{path}.efficiency", required=False) or "none"
+    efficiency = re.sub(r"^80\s*plus\s*", "", raw.lower()).strip() or "white"
+    if efficiency in {"standard", "80plus"}:
+        efficiency = "white"
+    if efficiency not in EFFICIENCY_CLASSES:
+        raise r.fail(f"{path}.efficiency",
+                     f"unknown 80 PLUS class {raw!r}; expected one of {', '.join(EFFICIENCY_CLASSES)}")
+    return Psu(watts, efficiency)
+
+
+def parse_hardware(r: _Reader, value: Any) -> Hardware:
+    hw = r.mapping(value, "hardware", _HARDWARE_KEYS)
+
+    def section(key: str, parse: Any) -> Any:
+        return None if hw.get(key) is None else parse(r, hw[key])
+
+    storage = [_drive(r, d, f"hardware.storage[{i}]")
+               for i, d in enumerate(r.sequence(hw.get("storage"), "hardware.storage"))]
+    other = [_pcie_device(r, d, f"hardware.other_pcie[{i}]")
+             for i, d in enumerate(r.sequence(hw.get("other_pcie"), "hardware.other_pcie"))]
+    gpus = [_gpu(r, g, f"hardware.gpus[{i}]")
+            for i, g in enumerate(r.sequence(hw.get("gpus"), "hardware.gpus"))]
+    return Hardware(
+        cpu=section("cpu", _cpu),
+        motherboard=section("motherboard", _motherboard),
+        memory=section("memory", _memory),
+        cooler=section("cooler", _cooler),
+        storage=storage,
+        other_pcie=other,
+        gpus=gpus,
+        psu=section("psu", _psu),
+    )
+
+
+def _power(r: _Reader, value: Any) -> Power:
+    if value is None:
+        return Power()
+    m = r.mapping(value, "power", frozenset({"price_per_kwh", "currency", "headroom_pct", "mains_v"}))
+    price = m.get("price_per_kwh")
+    headroom = m.get("headroom_pct")
+    headroom_pct = 10.0 if headroom is None else r.number(headroom, "power.headroom_pct")
+    if headroom_pct >= 100:
+        raise r.fail("power.headroom_pct", f"expected a percentage below 100, got {_show(headroom)}")
+    mains = 230 if m.get("mains_v") is None else r.integer(m.get("mains_v"), "power.mains_v")
+    if mains not in (115, 230):
+        raise r.fail("power.mains_v",
+                     f"expected 115 or 230 (the 80 PLUS test voltages), got {_show(m.get('mains_v'))}")
+    return Power(
+        price_per_kwh=None if price is None else r.number(price, "power.price_per_kwh"),
+        currency=r.text(m.get("currency"), "power.currency", required=False) or "EUR",
+        headroom_pct=headroom_pct,
+        mains_v=mains,
+    )
+
+
+def _os(r: _Reader, value: Any) -> OsRelease | None:
+    if value is None:
+        return None
+    m = r.mapping(value, "os", frozenset({"distribution", "release"}))
+    distribution = r.text(m.get("distribution"), "os.distribution", hint="e.g. distribution: Ubuntu")
+    release = r.text(m.get("release"), "os.release", hint='quote it, e.g. release: "22.04"')
+    assert distribution is not None and release is not None
+    return OsRelease(distribution, release)
+
+
+def _stack(r: _Reader, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    m = r.mapping(value, "stack")
+    pins: dict[str, str] = {}
+    for key, pin in m.items():
+        if pin is None:
+            continue
+        text = r.text(pin, f"stack.{key}")
+        assert text is not None
+        pins[key] = text
+    return pins
+
+
+def parse_host(name: str, hostvars: Mapping[str, Any]) -> HostPlan:
+    """The validated plan of one host, from its variables as a playbook sees them."""
+    r = _Reader(name)
+    if not isinstance(hostvars, Mapping):
+        raise r.fail("", f"expected the host's variables as a mapping, got {_show(hostvars)}")
+    hardware = hostvars.get("hardware")
+    return HostPlan(
+        name=name,
+        hardware=None if hardware is None else parse_hardware(r, hardware),
+        power=_power(r, hostvars.get("power")),
+        os=_os(r, hostvars.get("os")),
+        stack_pins=_stack(r, hostvars.get("stack")),
+        raw=hostvars,
+    )

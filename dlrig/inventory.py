@@ -1,0 +1,157 @@
+"""Load hosts and their variables with Ansible's own inventory API, exactly as a playbook sees them.
+
+``-i`` takes what ``ansible-playbook -i`` takes (files, directories, several of them); ``--limit``
+uses Ansible's pattern semantics (``inventory.subset``). group_vars, host_vars, INI and YAML
+inventories all work because Ansible itself reads them. The variables dlrig reads (``hardware``,
+``power``, ``os``, ``stack``) are templated with the host's variables, as a play would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dlrig.errors import InputError
+
+PLAN_KEYS = ("hardware", "power", "os", "stack")
+
+
+def one_line(exc: BaseException, limit: int = 400) -> str:
+    """An Ansible error message on one line: what went wrong and where, without the file excerpt."""
+    kept: list[str] = []
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if not line:
+            if kept and any("appears to be in" in k for k in kept):
+                break
+            continue
+        if line.startswith(("The offending line", "^ here")):
+            break
+        kept.append(line)
+    text = re.sub(r"\s+", " ", " ".join(kept)).strip() or exc.__class__.__name__
+    text = re.sub(r"We were unable to read either as JSON nor YAML.*?JSON: .*?(?=Syntax Error)", "", text)
+    text = text.replace(", but may be elsewhere in the file depending on the exact syntax problem", "")
+    sentences: list[str] = []
+    for sentence in text.split(". "):
+        if sentence.rstrip(".") not in (s.rstrip(".") for s in sentences):
+            sentences.append(sentence)
+    text = ". ".join(sentences)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@contextmanager
+def _strict_parsing(failures: list[str]) -> Iterator[None]:
+    """Make an unparsable inventory source an error, and collect the plugins' reasons instead of warning."""
+    import ansible.constants as C
+    from ansible.inventory import manager as manager_module
+
+    saved_flag = C.INVENTORY_ANY_UNPARSED_IS_FAILED
+    display = manager_module.display
+    saved_warning = display.warning
+
+    def capture(msg: str, formatted: bool = False) -> None:
+        failures.append(msg)
+
+    C.INVENTORY_ANY_UNPARSED_IS_FAILED = True
+    display.warning = capture
+    try:
+        yield
+    finally:
+        C.INVENTORY_ANY_UNPARSED_IS_FAILED = saved_flag
+        display.warning = saved_warning
+
+
+def _parse_failure(source: str, failures: list[str]) -> str:
+    """The most telling plugin failure for a source: the YAML plugin's for .yml files, else the INI one's."""
+    prefer = "yaml" if source.endswith((".yml", ".yaml")) else "ini"
+    reasons: dict[str, str] = {}
+    for msg in failures:
+        match = re.search(r"Failed to parse (.+?) with (\S+) plugin: (.*)", msg, re.S)
+        if match:
+            reasons.setdefault(match.group(2).split(".")[-1], f"{match.group(1)}: {match.group(3)}")
+    reason = reasons.get(prefer) or next(iter(reasons.values()), "no inventory plugin could read it")
+    return one_line(Exception(reason))
+
+
+def _check_sources(sources: Sequence[str]) -> None:
+    for source in sources:
+        if "," in source and not os.path.exists(source):
+            continue  # a host list, "web1,web2,"
+        if not os.path.exists(source):
+            raise InputError(None, "-i", f"inventory {source!r} does not exist")
+        if not os.access(source, os.R_OK):
+            raise InputError(None, "-i", f"inventory {source!r} is not readable")
+
+
+def load_hosts(sources: str | Sequence[str], limit: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """``[(host name, variables)]`` for every host of the inventory (after ``limit``), in inventory order."""
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    source_list = [sources] if isinstance(sources, str) else list(sources)
+    _check_sources(source_list)
+    loader = DataLoader()
+    failures: list[str] = []
+    try:
+        with _strict_parsing(failures):
+            inventory = InventoryManager(loader=loader, sources=source_list)
+    except AnsibleError as exc:
+        source = next((s for s in source_list if s in str(exc)), source_list[0])
+        reason = _parse_failure(source, failures) if failures else one_line(exc)
+        raise InputError(None, "-i", f"cannot read inventory {source!r}: {reason}") from None
+    if limit:
+        try:
+            with _strict_parsing([]):
+                inventory.subset(limit)
+        except AnsibleError as exc:
+            raise InputError(None, "--limit", one_line(exc)) from None
+    hosts = inventory.get_hosts("all")
+    if not hosts:
+        where = f"no host of {', '.join(source_list)} matches --limit {limit!r}" if limit else (
+            f"inventory {', '.join(source_list)} has no hosts")
+        raise InputError(None, "--limit" if limit else "-i", where)
+    variables = VariableManager(loader=loader, inventory=inventory)
+    return [(host.name, host_vars(loader, variables, host)) for host in hosts]
+
+
+def host_vars(loader: Any, variables: Any, host: Any) -> dict[str, Any]:
+    """One host's variables as a play sees them, with dlrig's own keys templated."""
+    from ansible.errors import AnsibleError
+
+    try:
+        hostvars = variables.get_vars(host=host, include_hostvars=False, include_delegate_to=False)
+    except AnsibleError as exc:
+        raise InputError(host.name, "host_vars/group_vars", one_line(exc)) from None
+    return template_plan_vars(host.name, hostvars, loader)
+
+
+def template_plan_vars(name: str, hostvars: dict[str, Any], loader: Any = None,
+                       templar: Any = None) -> dict[str, Any]:
+    """``hostvars`` with ``hardware``, ``power``, ``os`` and ``stack`` templated (Jinja2 resolved)."""
+    from ansible.errors import AnsibleError
+    from ansible.template import Templar
+
+    wanted = [key for key in PLAN_KEYS if key in hostvars]
+    if not wanted:
+        return dict(hostvars)
+    templar = templar or Templar(loader=loader, variables=hostvars)
+    result = dict(hostvars)
+    for key in wanted:
+        try:
+            result[key] = templar.template(hostvars[key])
+        except AnsibleError as exc:
+            raise InputError(name, key, one_line(exc)) from None
+        except Exception as exc:  # Jinja2 errors that Ansible does not wrap
+            raise InputError(name, key, f"cannot template: {one_line(exc)}") from None
+    return result
+
+
+def default_inventory() -> str:
+    """The project's own inventory directory (``inventory/`` next to the ``dlrig`` package)."""
+    return str(Path(__file__).resolve().parent.parent / "inventory")

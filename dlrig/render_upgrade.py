@@ -1,0 +1,128 @@
+"""Text for people: the ``--live`` report and the ``--what-if`` side-by-side view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_COLOURS = {"ok": "32", "warn": "33", "fail": "31", "bold": "1", "dim": "2"}
+
+
+def _paint(text: str, colour: str, on: bool) -> str:
+    return f"\033[{_COLOURS[colour]}m{text}\033[0m" if on else text
+
+
+def _status(status: str | None, colour: bool, width: int = 4) -> str:
+    if status is None:
+        return "-".ljust(width)
+    return _paint(status.upper().ljust(width), status, colour)
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}" if value != int(value) else str(int(value))
+    return str(value)
+
+
+def _key_figures(check_id: str, view: dict[str, Any] | None, currency: str | None) -> str:
+    """A few words of figures for one side of a check row."""
+    if view is None:
+        return "(not run)"
+    f = view.get("figures") or {}
+    if check_id == "psu_headroom" and "max_draw_w" in f:
+        return f"{_num(f['max_draw_w'])} of {_num(f.get('psu_w'))} W ({_num(f.get('load_pct'))} %)"
+    if check_id == "pcie_lanes" and "lanes_used" in f:
+        return f"{_num(f['lanes_used'])} of {_num(f.get('lanes_available'))} lanes"
+    if check_id == "gpu_slots" and "gpu_count" in f:
+        return f"{_num(f['gpu_count'])} GPU(s) in {_num(f.get('gpu_slots'))} slots"
+    if check_id == "ram_vs_vram" and "ram_gb" in f:
+        return f"{_num(f['ram_gb'])} GB RAM / {_num(f.get('vram_gb'))} GB VRAM"
+    if check_id == "energy" and f.get("monthly_cost") is not None:
+        return f"{f['monthly_cost']:.2f} {currency or f.get('currency') or ''}/month".replace(" /", "/")
+    if check_id == "stack" and f:
+        return ", ".join(f"{label} {f[key]}" for key, label in (("driver", "driver"), ("cuda", "CUDA"))
+                         if f.get(key))
+    return ""
+
+
+def render_what_if_host(host: dict[str, Any], colour: bool = False) -> list[str]:
+    name = _paint(host["name"], "bold", colour)
+    if not host["declared"]:
+        return [f"{name}  hardware not declared: nothing to plan against (add `hardware:` to its host_vars)"]
+    comp = host["comparison"]
+    lines = [f"{name}  today {_status(comp['verdict']['today'], colour).rstrip()} -> planned "
+             f"{_status(comp['verdict']['planned'], colour).rstrip()}   ({'; '.join(host['changes'])})"]
+    currency = comp.get("currency")
+    lines.append(f"  {'check':<13} {'today':<36} planned")
+    for row in comp["checks"]:
+        today = f"{_status((row['today'] or {}).get('status'), colour)} " \
+                f"{_key_figures(row['id'], row['today'], currency)}"
+        pad = 36 + (len(today) - len(_strip(today)))
+        planned = f"{_status((row['planned'] or {}).get('status'), colour)} " \
+                  f"{_key_figures(row['id'], row['planned'], currency)}"
+        mark = "  *" if row["changed"] else ""
+        lines.append(f"  {row['id']:<13} {today:<{pad}} {planned}{mark}".rstrip())
+    lines.append("  planned verdicts:")
+    for row in comp["checks"]:
+        planned = row["planned"]
+        if planned is not None and (planned["status"] != "ok" or row["changed"]):
+            lines.append(f"    {_status(planned['status'], colour)} {row['id']}: {planned['message']}")
+    if all(r["planned"] is None or (r["planned"]["status"] == "ok" and not r["changed"])
+           for r in comp["checks"]):
+        lines.append("    every check as today")
+    lines.append(f"  {'figure':<16} {'today':>10} {'planned':>10}")
+    for fig in comp["figures"]:
+        if fig["figure"] == "monthly_cost":
+            unit = currency or ""
+            today = "-" if fig["today"] is None else f"{fig['today']:.2f}"
+            planned = "-" if fig["planned"] is None else f"{fig['planned']:.2f}"
+        else:
+            unit = fig["unit"]
+            today, planned = _num(fig["today"]), _num(fig["planned"])
+        lines.append(f"  {fig['label']:<16} {today:>10} {planned:>10} {unit}".rstrip())
+    cap = host.get("capacity")
+    if cap:
+        lines.append(
+            f"  capacity for {cap['model']} at {_num(cap['card_w'])} W each: the PSU feeds {cap['by_psu']} "
+            f"({cap['by_psu_headroom']} keeping the headroom), the board has {cap['by_slots']} slots, "
+            f"the CPU lanes take {cap['by_lanes']} -> at most {cap['limit']}")
+    return lines
+
+
+def _strip(text: str) -> str:
+    import re
+
+    return re.sub(r"\033\[[0-9;]*m", "", text)
+
+
+def render_live_host(host: dict[str, Any], colour: bool = False) -> list[str]:
+    lines = [f"{_paint(host['name'], 'bold', colour)}  {_status(host['verdict'], colour).rstrip()}  (live)"]
+    for check in host["checks"]:
+        lines.append(f"  {_status(check['status'], colour)} {check['id']:<10} {check['message']}")
+    det = host.get("detected")
+    if det:
+        lines.append("  detected")
+        for gpu in det["gpus"]:
+            link = f"x{_num(gpu['current_link_width'])}/x{_num(gpu['max_link_width'])}"
+            gen = f"PCIe {_num(gpu['current_link_gen'])}/{_num(gpu['max_link_gen'])}"
+            power = ""
+            if gpu["power_limit_w"] is not None:
+                power = (f"  {_num(gpu['power_limit_w'])} W limit "
+                         f"({_num(gpu['power_min_limit_w'])}-{_num(gpu['power_max_limit_w'])})")
+            state = "" if gpu["present"] else "  NOT ANSWERING"
+            lines.append(f"    {gpu['pci_address']}  {gpu['model']:<24} {link:<8} {gen}{power}{state}")
+        lines.append(f"    driver {det['driver_version'] or 'not loaded'}; CPU {det['cpu_model'] or '?'}; "
+                     f"RAM {_num(det['ram_gb'])} GB; kernel {det['kernel'] or '?'}; "
+                     f"Secure Boot {det['secure_boot'] or '?'}")
+    return lines
+
+
+def render(document: dict[str, Any], colour: bool = False) -> str:
+    hosts = document["hosts"]
+    per_host = render_live_host if document.get("mode") == "live" else render_what_if_host
+    blocks = ["\n".join(per_host(h, colour)) for h in hosts]
+    counts = {s: sum(1 for h in hosts if h["verdict"] == s) for s in ("ok", "warn", "fail")}
+    what = "planned" if document.get("mode") == "what-if" else "live"
+    tail = f"{len(hosts)} host(s), {what}: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail"
+    return "\n\n".join([*blocks, tail]) + "\n"

@@ -1,0 +1,729 @@
+"""Choose the newest coherent driver / CUDA / cuDNN / Python / framework set for one host.
+
+``resolve()`` takes plain values (the OS release, the GPUs' architectures, the inventory's pins) and
+returns a ``Resolution``: the versions, or the problems a person can act on. Order of choice:
+
+1. the newest driver branch NVIDIA packages for the release that supports every GPU (open kernel
+   modules when a GPU needs them, never when a GPU cannot use them);
+2. the newest CUDA toolkit that driver runs natively, that NVIDIA ships for the release and that
+   every GPU architecture supports; cuDNN: the newest series packaged for that CUDA and release;
+3. a Python: the system one when it reaches the same frameworks as any standalone CPython would,
+   else a standalone CPython (python-build-standalone);
+4. the newest torch whose wheels run on the release's glibc and that Python, with a CUDA build no
+   newer than the toolkit that ships kernels for every GPU; torchvision paired with it; the newest
+   fastai that accepts that torch; the newest TensorFlow likewise, and its Keras.
+
+Pins (``stack: {cuda: "11.8", torch: "2.1.2"}``) narrow each step; an incoherent pin makes
+``ok`` false with a problem that names the pin and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from dlrig.errors import InputError
+from dlrig.stack.matrix import (
+    Architecture,
+    CudaRelease,
+    CudnnRelease,
+    FastaiRelease,
+    Matrix,
+    OsSpec,
+    TensorflowRelease,
+    TorchRelease,
+    Version,
+    cuda_variant,
+    load_matrix,
+    minor,
+    variant_cuda,
+    vkey,
+)
+
+VERSION_KEYS: tuple[str, ...] = (
+    "driver", "driver_flavour", "cuda", "cudnn", "python", "torch", "torchvision",
+    "torch_cuda_variant", "fastai", "tensorflow", "keras",
+)
+_VERSION_PINS = ("driver", "cuda", "cudnn", "python", "torch", "torchvision", "fastai", "tensorflow", "keras")
+
+
+@dataclass(frozen=True)
+class GpuTarget:
+    """One GPU as the resolver needs it: a name for messages, its architecture and compute capability."""
+
+    name: str
+    arch: str
+    compute_capability: str
+
+
+@dataclass
+class Resolution:
+    """The resolved set (``versions`` has exactly VERSION_KEYS; values None when not resolved)."""
+
+    ok: bool
+    versions: dict[str, str | None]
+    apt_repo_path: str
+    python_source: str | None  # "system" | "standalone"
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Gpu:
+    target: GpuTarget
+    arch: Architecture
+    cc: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.target.name} ({self.arch.name}, sm_{self.cc.replace('.', '')})"
+
+
+@dataclass(frozen=True)
+class _Frameworks:
+    python: str
+    source: str
+    torch: str
+    torchvision: str
+    variant: str
+    fastai: str
+    tensorflow: str
+    keras: str
+
+    @property
+    def score(self) -> tuple[Version, Version, Version]:
+        return vkey(self.torch), vkey(self.fastai), vkey(self.tensorflow)
+
+
+# ---- public entry point -------------------------------------------------------------------------------
+
+
+def resolve(
+    distribution: str,
+    release: str,
+    gpus: Sequence[GpuTarget],
+    pins: Mapping[str, str],
+    host: str | None = None,
+    matrix: Matrix | None = None,
+) -> Resolution:
+    """Resolve the stack for one host. Raises InputError for an unknown OS release or a malformed pin."""
+    m = matrix or load_matrix()
+    os_spec = find_os(m, distribution, release, host)
+    clean = _clean_pins(pins, host)
+    empty: dict[str, str | None] = dict.fromkeys(VERSION_KEYS)
+
+    def fail(problems: list[str], notes: list[str] | None = None) -> Resolution:
+        return Resolution(False, dict(empty), os_spec.apt_repo_path, None, problems, notes or [])
+
+    known, problems = _map_gpus(m, gpus)
+    if problems:
+        return fail(problems)
+    problems = _flavour_conflicts(known, clean.get("driver_flavour"))
+    if problems:
+        return fail(problems)
+
+    drivers, problems = _driver_candidates(m, os_spec, known, clean.get("driver"))
+    if problems:
+        return fail(problems)
+
+    cuda_reasons: list[str] = []
+    later_reasons: list[str] = []
+    for branch in drivers:
+        cudas, why = _cuda_candidates(m, os_spec, branch, known, clean.get("cuda"))
+        if not cuda_reasons:
+            cuda_reasons = why
+        for cuda in cudas:
+            cudnn, why_cudnn = _pick_cudnn(m, os_spec, cuda, clean.get("cudnn"))
+            if cudnn is None:
+                later_reasons = later_reasons or [why_cudnn]
+                continue
+            picked, why_fw = _pick_frameworks(m, os_spec, cuda.version, known, clean)
+            if picked is None:
+                # The newest driver/CUDA pair that got this far explains the failure best.
+                later_reasons = why_fw if not later_reasons or "cuDNN" in later_reasons[0] else later_reasons
+                continue
+            flavour = _flavour(branch, known, clean.get("driver_flavour"))
+            versions: dict[str, str | None] = {
+                "driver": str(branch), "driver_flavour": flavour, "cuda": cuda.version,
+                "cudnn": cudnn.series, "python": picked.python, "torch": picked.torch,
+                "torchvision": picked.torchvision, "torch_cuda_variant": picked.variant,
+                "fastai": picked.fastai, "tensorflow": picked.tensorflow, "keras": picked.keras,
+            }
+            notes = _notes(m, os_spec, branch, cuda.version, known, picked, flavour, clean)
+            return Resolution(True, versions, os_spec.apt_repo_path, picked.source, [], notes)
+    return fail(_dedupe(later_reasons or cuda_reasons) or [f"no coherent stack for {os_spec.label}"])
+
+
+def find_os(m: Matrix, distribution: str, release: str, host: str | None = None) -> OsSpec:
+    """The matrix row of an OS release, or InputError naming ``os.release`` and the supported ones."""
+    spec = m.find_os(str(distribution), str(release))
+    if spec is not None:
+        return spec
+    supported = ", ".join(o.label for o in m.os_releases)
+    known_dist = {o.distribution.lower() for o in m.os_releases}
+    path = "os.release" if str(distribution).strip().lower() in known_dist else "os.distribution"
+    raise InputError(host, path,
+                     f"{distribution} {release} is not supported; supported releases: {supported}")
+
+
+def supported_os_labels(m: Matrix, gpus: Sequence[GpuTarget]) -> list[OsSpec]:
+    """The OS releases on which NVIDIA ships a driver and a CUDA for all these GPUs."""
+    known, problems = _map_gpus(m, gpus)
+    if problems or _flavour_conflicts(known, None):
+        return []
+    out = []
+    for os_spec in m.os_releases:
+        drivers = _serving_branches(m, os_spec, known)
+        if any(_cuda_candidates(m, os_spec, d, known, None)[0] for d in drivers):
+            out.append(os_spec)
+    return out
+
+
+# ---- pins -------------------------------------------------------------------------------------------
+
+
+def _clean_pins(pins: Mapping[str, str], host: str | None) -> dict[str, str]:
+    clean: dict[str, str] = {}
+    for key, value in (pins or {}).items():
+        name = str(key).strip().lower()
+        if name not in VERSION_KEYS:
+            raise InputError(host, f"stack.{key}", f"unknown pin; pinnable: {', '.join(VERSION_KEYS)}")
+        if value is None or isinstance(value, bool):
+            raise InputError(host, f"stack.{key}", f"expected a version string, got {value!r}")
+        text = str(value).strip()
+        if name == "driver_flavour":
+            if text not in ("open", "proprietary"):
+                raise InputError(host, "stack.driver_flavour", f"expected open or proprietary, got {text!r}")
+        elif name == "torch_cuda_variant":
+            try:
+                variant_cuda(text)
+            except ValueError:
+                raise InputError(host, "stack.torch_cuda_variant",
+                                 f"expected cpu or cuNNN (e.g. cu126), got {text!r}") from None
+        else:
+            try:
+                vkey(text)
+            except ValueError:
+                raise InputError(host, f"stack.{key}",
+                                 f"expected a version like '12.4' or '2.1.2', got {value!r}") from None
+        clean[name] = text
+    return clean
+
+
+def _matches(pin: str | None, version: str) -> bool:
+    """A pin matches a version when it equals it or is a prefix of it ("2.1" matches "2.1.2")."""
+    if pin is None:
+        return True
+    p, v = vkey(pin), vkey(version)
+    return v[: len(p)] == p
+
+
+# ---- GPUs and the driver ---------------------------------------------------------------------------
+
+
+def _map_gpus(m: Matrix, gpus: Sequence[GpuTarget]) -> tuple[list[_Gpu], list[str]]:
+    known: list[_Gpu] = []
+    problems: list[str] = []
+    for gpu in gpus:
+        cc = str(gpu.compute_capability or "").strip()
+        arch = m.arch_for_cc(cc) if cc else None
+        arch = arch or m.arch(str(gpu.arch or ""))
+        if arch is None:
+            names = ", ".join(a.name for a in m.architectures)
+            problems.append(f"{gpu.name}: unknown architecture {gpu.arch!r} (compute capability "
+                            f"{cc or '?'}); the version matrix knows {names}")
+            continue
+        known.append(_Gpu(gpu, arch, cc or arch.compute_capabilities[0]))
+    return known, problems
+
+
+def _unique_gpus(gpus: Sequence[_Gpu]) -> list[_Gpu]:
+    seen: dict[str, _Gpu] = {}
+    for gpu in gpus:
+        seen.setdefault(gpu.label, gpu)
+    return list(seen.values())
+
+
+def _flavour_conflicts(gpus: Sequence[_Gpu], pinned: str | None) -> list[str]:
+    need_open = _unique_gpus([g for g in gpus if g.arch.open_modules == "required"])
+    no_open = _unique_gpus([g for g in gpus if g.arch.open_modules == "none"])
+    if need_open and no_open:
+        return [f"{', '.join(g.label for g in need_open)} works only with the open kernel modules, which do "
+                f"not support {', '.join(g.label for g in no_open)}; one driver cannot serve both: put them "
+                f"in different hosts"]
+    if pinned == "proprietary" and need_open:
+        return [f"driver_flavour proprietary (pinned): {need_open[0].label} works only with the open "
+                f"kernel modules"]
+    if pinned == "open" and no_open:
+        return [f"driver_flavour open (pinned): the open kernel modules support Turing and newer, not "
+                f"{no_open[0].label}"]
+    return []
+
+
+def _flavour(branch: int, gpus: Sequence[_Gpu], pinned: str | None) -> str:
+    if pinned:
+        return pinned
+    if any(g.arch.open_modules == "required" for g in gpus):
+        return "open"
+    if any(g.arch.open_modules == "none" for g in gpus):
+        return "proprietary"
+    return "open" if branch >= 560 else "proprietary"
+
+
+def _supports(branch: int, arch: Architecture) -> bool:
+    return branch >= arch.first_driver and (arch.last_driver is None or branch <= arch.last_driver)
+
+
+def _os_branches(m: Matrix, os_spec: OsSpec) -> list[int]:
+    return sorted((d.branch for d in m.driver_branches if os_spec.apt_repo_path in d.os), reverse=True)
+
+
+def _driver_candidates(
+    m: Matrix, os_spec: OsSpec, gpus: Sequence[_Gpu], pin: str | None
+) -> tuple[list[int], list[str]]:
+    packaged = _os_branches(m, os_spec)
+    if pin is not None:
+        branch = vkey(pin)[0]
+        if branch not in {d.branch for d in m.driver_branches}:
+            known = ", ".join(str(d.branch) for d in m.driver_branches)
+            return [], [f"driver {pin} (pinned): unknown driver branch {branch}; the matrix knows {known}"]
+        if branch not in packaged:
+            return [], [f"driver {pin} (pinned): NVIDIA does not package branch {branch} for "
+                        f"{os_spec.label}; packaged there: {_span(packaged)}"]
+        bad = [g for g in _unique_gpus(gpus) if not _supports(branch, g.arch)]
+        if bad:
+            return [], [f"driver {pin} (pinned): {g.label} needs {_driver_need(g.arch)}" for g in bad]
+        return [branch], []
+    candidates = _serving_branches(m, os_spec, gpus)
+    if candidates:
+        return candidates, []
+    return [], _hardware_problems(m, os_spec, gpus)
+
+
+def _serving_branches(m: Matrix, os_spec: OsSpec, gpus: Sequence[_Gpu]) -> list[int]:
+    return [b for b in _os_branches(m, os_spec) if all(_supports(b, g.arch) for g in gpus)]
+
+
+def _driver_need(arch: Architecture) -> str:
+    if arch.last_driver is not None and arch.first_driver <= 410:
+        return f"a driver from branch {arch.first_driver} to {arch.last_driver}"
+    return f"driver ≥ {arch.first_driver}"
+
+
+def _span(branches: Sequence[int]) -> str:
+    ordered = sorted(branches)
+    if not ordered:
+        return "none"
+    return str(ordered[0]) if len(ordered) == 1 else f"{ordered[0]}–{ordered[-1]}"
+
+
+def _hardware_problems(m: Matrix, os_spec: OsSpec, gpus: Sequence[_Gpu]) -> list[str]:
+    """Why no packaged driver serves these GPUs on this release, card by card, with where it works."""
+    packaged = _os_branches(m, os_spec)
+    top_branch = packaged[0] if packaged else 0
+    problems = []
+    for gpu in _unique_gpus(gpus):
+        arch = gpu.arch
+        if any(_supports(b, arch) for b in packaged):
+            continue
+        first_cuda = m.first_cuda_for(arch, gpu.cc)
+        open_text = " with the open kernel modules" if arch.open_modules == "required" else ""
+        driver_missing = top_branch < arch.first_driver
+        cuda_missing = os_spec.cuda_max is not None and vkey(os_spec.cuda_max) < vkey(first_cuda)
+        if driver_missing and cuda_missing:
+            shipped = "NVIDIA ships neither"
+        elif driver_missing:
+            shipped = f"NVIDIA ships no driver ≥ {arch.first_driver} (newest there: {top_branch})"
+        else:
+            shipped = f"the drivers NVIDIA ships ({_span(packaged)}) no longer support {arch.name}"
+        where = _where_it_works(m, [GpuTarget(gpu.target.name, arch.name, gpu.cc)])
+        problems.append(f"{gpu.label} needs driver ≥ {arch.first_driver}{open_text} and CUDA ≥ {first_cuda}; "
+                        f"{shipped} for {os_spec.label}{where}")
+    if not problems:
+        labels = ", ".join(g.label for g in _unique_gpus(gpus))
+        problems.append(f"no driver branch NVIDIA packages for {os_spec.label} supports all of {labels}; "
+                        f"packaged there: {_span(packaged)}")
+    return problems
+
+
+def _where_it_works(m: Matrix, gpus: Sequence[GpuTarget]) -> str:
+    good = supported_os_labels(m, gpus)
+    if not good:
+        return ""
+    ubuntu = [o for o in m.os_releases if o.distribution == "Ubuntu"]
+    good_ubuntu = [o for o in good if o.distribution == "Ubuntu"]
+    parts = []
+    if good_ubuntu and good_ubuntu == ubuntu[len(ubuntu) - len(good_ubuntu):]:
+        parts.append(f"{good_ubuntu[0].label} or newer")
+    else:
+        parts.extend(o.label for o in good_ubuntu)
+    parts.extend(o.label for o in good if o.distribution != "Ubuntu")
+    return "; use " + " or ".join(parts)
+
+
+# ---- CUDA and cuDNN ---------------------------------------------------------------------------------
+
+
+def _cuda_ok_for(m: Matrix, cuda: str, gpu: _Gpu) -> bool:
+    v = vkey(cuda)
+    if v < vkey(m.first_cuda_for(gpu.arch, gpu.cc)):
+        return False
+    return gpu.arch.last_cuda is None or v <= vkey(gpu.arch.last_cuda)
+
+
+def _in_os(os_spec: OsSpec, cuda: str) -> bool:
+    v = vkey(cuda)
+    return v >= vkey(os_spec.cuda_min) and (os_spec.cuda_max is None or v <= vkey(os_spec.cuda_max))
+
+
+def _cuda_candidates(
+    m: Matrix, os_spec: OsSpec, branch: int, gpus: Sequence[_Gpu], pin: str | None
+) -> tuple[list[CudaRelease], list[str]]:
+    found = [
+        c for c in reversed(m.cuda_releases)
+        if c.branch <= branch and _in_os(os_spec, c.version) and _matches(pin, c.version)
+        and all(_cuda_ok_for(m, c.version, g) for g in gpus)
+    ]
+    if found or pin is None:
+        return found, [] if found else [f"driver {branch}: no CUDA toolkit on {os_spec.label} fits every GPU"]
+    rows = [c for c in m.cuda_releases if _matches(pin, c.version)]
+    if not rows:
+        known = ", ".join(c.version for c in m.cuda_releases)
+        return [], [f"cuda {pin} (pinned): unknown CUDA release; the matrix knows {known}"]
+    cuda = rows[-1]
+    if not _in_os(os_spec, cuda.version):
+        upper = f"up to {os_spec.cuda_max}" if os_spec.cuda_max else "and newer"
+        return [], [f"cuda {pin} (pinned): NVIDIA's {os_spec.apt_repo_path} repository carries CUDA "
+                    f"{os_spec.cuda_min} {upper}"]
+    if cuda.branch > branch:
+        return [], [f"cuda {pin} (pinned): needs driver ≥ {cuda.min_driver}; the driver here is {branch}"]
+    for gpu in gpus:
+        if not _cuda_ok_for(m, cuda.version, gpu):
+            first = m.first_cuda_for(gpu.arch, gpu.cc)
+            if vkey(cuda.version) < vkey(first):
+                return [], [f"cuda {pin} (pinned): {gpu.label} needs CUDA ≥ {first}"]
+            return [], [f"cuda {pin} (pinned): CUDA {minor(cuda.version).split('.')[0]}.x dropped "
+                        f"{gpu.arch.name}; {gpu.label} needs CUDA ≤ {gpu.arch.last_cuda}"]
+    return [], [f"cuda {pin} (pinned): not available with driver {branch}"]
+
+
+def _pick_cudnn(
+    m: Matrix, os_spec: OsSpec, cuda: CudaRelease, pin: str | None
+) -> tuple[CudnnRelease | None, str]:
+    v = vkey(cuda.version)
+    fits = [
+        c for c in m.cudnn_releases
+        if os_spec.apt_repo_path in c.os and v >= vkey(c.cuda_min)
+        and (c.cuda_max is None or v <= vkey(c.cuda_max))
+    ]
+    if pin is not None:
+        fits = [c for c in fits if _matches(c.series, pin) or _matches(pin, c.series)]
+    if fits:
+        return max(fits, key=lambda c: vkey(c.series)), ""
+    if pin is not None:
+        return None, (f"cudnn {pin} (pinned): NVIDIA packages no cuDNN {pin} for CUDA {cuda.version} "
+                      f"on {os_spec.label}")
+    return None, f"no cuDNN packaged for CUDA {cuda.version} on {os_spec.label}"
+
+
+# ---- Python and the frameworks ---------------------------------------------------------------------
+
+
+def _pythons(m: Matrix, os_spec: OsSpec, pin: str | None) -> tuple[list[tuple[str, str]], list[str]]:
+    standalone = m.python_standalone
+    usable = [v for v in standalone.versions if vkey(os_spec.glibc) >= vkey(standalone.glibc_min)]
+    if pin is None:
+        return [(os_spec.system_python, "system")] + [(v, "standalone") for v in usable], []
+    if _matches(pin, os_spec.system_python) or _matches(os_spec.system_python, pin):
+        return [(os_spec.system_python, "system")], []
+    chosen = [v for v in usable if _matches(pin, v) or _matches(v, pin)]
+    if chosen:
+        return [(chosen[-1], "standalone")], []
+    return [], [f"python {pin} (pinned): {os_spec.label} has Python {os_spec.system_python} and "
+                f"{standalone.provider} ships {', '.join(usable)}"]
+
+
+def _in_range(python: str, bounds: tuple[str, str]) -> bool:
+    v = vkey(minor(python))
+    return vkey(bounds[0]) <= v <= vkey(bounds[1])
+
+
+def _torch_variants(m: Matrix, row: TorchRelease, cuda: str, gpus: Sequence[_Gpu],
+                    pin: str | None) -> list[str]:
+    limit = vkey(cuda)
+    out = []
+    for variant in row.variants:
+        vc = variant_cuda(variant)
+        if vc is None or vc > limit or (pin is not None and variant != pin):
+            continue
+        archs = m.torch_archs(row.version, variant)
+        if all(g.arch.name in archs for g in gpus):
+            out.append(variant)
+    if pin == "cpu":
+        out.append("cpu")
+    return sorted(out, key=lambda v: variant_cuda(v) or (0,))
+
+
+def _torch_problems(m: Matrix, row: TorchRelease, python: str, os_spec: OsSpec, cuda: str,
+                    gpus: Sequence[_Gpu], variant_pin: str | None) -> list[str]:
+    """Why a torch release does not fit (empty when it does)."""
+    why = []
+    if vkey(os_spec.glibc) < vkey(row.glibc_min):
+        why.append(f"its wheels need glibc ≥ {row.glibc_min} (manylinux_{row.glibc_min.replace('.', '_')}); "
+                   f"{os_spec.label} has glibc {os_spec.glibc}")
+    if not _in_range(python, row.python):
+        why.append(f"it supports Python {row.python[0]}–{row.python[1]}, not {minor(python)}")
+    if not _torch_variants(m, row, cuda, gpus, variant_pin):
+        builds = ", ".join(row.variants)
+        fitting = [v for v in row.variants if (variant_cuda(v) or (0,)) <= vkey(cuda)]
+        if not fitting:
+            why.append(f"it has no CUDA build ≤ {cuda} (it ships {builds})")
+        else:
+            cards = [g.label for g in _unique_gpus(gpus)
+                     if not any(g.arch.name in m.torch_archs(row.version, v) for v in fitting)]
+            target = ", ".join(cards) if cards else "these GPUs together"
+            pinned = f" {variant_pin}" if variant_pin else ""
+            why.append(f"none of its{pinned} CUDA builds ≤ {cuda} ({', '.join(fitting)}) has kernels "
+                       f"for {target}")
+    return why
+
+
+def _torch_patch(row: TorchRelease, pins: Mapping[str, str]) -> str | None:
+    """The torch patch release of a row that satisfies the torch and torchvision pins (newest first)."""
+    for patch in sorted(row.patches, key=vkey, reverse=True):
+        if _matches(pins.get("torch"), patch) and _matches(pins.get("torchvision"), row.patches[patch]):
+            return patch
+    return None
+
+
+def _torch_options(m: Matrix, python: str, os_spec: OsSpec, cuda: str, gpus: Sequence[_Gpu],
+                   pins: Mapping[str, str]) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """Every torch release that fits, newest first, as (torch, torchvision, CUDA variant)."""
+    pin, vision_pin = pins.get("torch"), pins.get("torchvision")
+    rows = [r for r in reversed(m.torch_releases) if _torch_patch(r, pins) is not None]
+    if not rows:
+        if pin is not None and vision_pin is not None:
+            pairs = [f"torch {p} pairs with torchvision {v}" for r in m.torch_releases
+                     for p, v in r.patches.items() if _matches(pin, p)]
+            if pairs:
+                return [], [f"torchvision {vision_pin} (pinned): {'; '.join(pairs)}"]
+        what = f"torch {pin}" if pin is not None else f"torchvision {vision_pin}"
+        known = ", ".join(r.version for r in m.torch_releases)
+        return [], [f"{what} (pinned): unknown release; the matrix knows torch {known}"]
+    options = []
+    for row in rows:
+        if _torch_problems(m, row, python, os_spec, cuda, gpus, pins.get("torch_cuda_variant")):
+            continue
+        variants = _torch_variants(m, row, cuda, gpus, pins.get("torch_cuda_variant"))
+        patch = _torch_patch(row, pins) or row.version
+        options.append((patch, row.patches[patch], variants[-1]))
+    if options:
+        return options, []
+    if pin is not None or vision_pin is not None:
+        why = _torch_problems(m, rows[0], python, os_spec, cuda, gpus, pins.get("torch_cuda_variant"))
+        what = f"torch {pin}" if pin is not None else f"torchvision {vision_pin}"
+        return [], [f"{what} (pinned): {w}" for w in why]
+    return [], [f"no torch release fits Python {minor(python)} with CUDA ≤ {cuda} on {os_spec.label}"]
+
+
+def _fastai_fits(row: FastaiRelease, python: str, torch: str) -> bool:
+    t = vkey(minor(torch))
+    return (vkey(minor(python)) >= vkey(row.python_min)
+            and vkey(row.torch_min) <= t < vkey(row.torch_below))
+
+
+def _pick_fastai(m: Matrix, python: str, torch: str, pin: str | None) -> tuple[str | None, list[str]]:
+    if pin is not None:
+        governing = [r for r in m.fastai_releases if vkey(r.version) <= vkey(pin)]
+        if not governing:
+            return None, [f"fastai {pin} (pinned): older than any release the matrix knows"]
+        row = governing[-1]
+        if _fastai_fits(row, python, torch):
+            return pin, []
+        return None, [f"fastai {pin} (pinned): it needs Python ≥ {row.python_min} and torch ≥ "
+                      f"{row.torch_min}, < {row.torch_below} (resolved: Python {minor(python)}, "
+                      f"torch {torch})"]
+    for row in reversed(m.fastai_releases):
+        if _fastai_fits(row, python, torch):
+            return row.version, []
+    return None, [f"no fastai release accepts torch {torch} on Python {minor(python)}"]
+
+
+def _tf_problems(row: TensorflowRelease, python: str, os_spec: OsSpec, cuda: str,
+                 gpus: Sequence[_Gpu]) -> list[str]:
+    why = []
+    if not _in_range(python, row.python):
+        why.append(f"it supports Python {row.python[0]}–{row.python[1]}, not {minor(python)}")
+    if vkey(os_spec.glibc) < vkey(row.glibc_min):
+        why.append(f"its wheels need glibc ≥ {row.glibc_min}; {os_spec.label} has {os_spec.glibc}")
+    if vkey(row.cuda) > vkey(cuda):
+        why.append(f"it is built for CUDA {row.cuda}, newer than the CUDA {cuda} here")
+    old = [g.label for g in _unique_gpus(gpus) if vkey(g.cc) < vkey(row.min_compute_capability)]
+    if old:
+        why.append(f"it needs compute capability ≥ {row.min_compute_capability} ({', '.join(old)})")
+    return why
+
+
+def _keras_for(m: Matrix, tf: TensorflowRelease, python: str, pin: str | None) -> tuple[str | None, str]:
+    if tf.keras == "tf.keras":
+        bundled = f"{minor(tf.version)}.0"
+        if pin is None or _matches(pin, bundled):
+            return bundled, ""
+        return None, (f"keras {pin} (pinned): TensorFlow {tf.version} bundles Keras 2 (keras {bundled}); "
+                      f"Keras 3 needs TensorFlow ≥ 2.16")
+    if pin is not None:
+        if vkey(pin)[0] == 3:
+            return pin, ""
+        return None, (f"keras {pin} (pinned): TensorFlow {tf.version} ships Keras 3; for Keras 2 use the "
+                      f"tf_keras package with TF_USE_LEGACY_KERAS=1, or pin tensorflow < 2.16")
+    fits = [k for k in m.keras_releases
+            if vkey(minor(python)) >= vkey(k.python_min) and vkey(tf.version) >= vkey(k.tensorflow_min)]
+    if fits:
+        return fits[-1].version, ""
+    return None, f"no Keras 3 release supports Python {minor(python)}"
+
+
+def _pick_tf(m: Matrix, python: str, os_spec: OsSpec, cuda: str, gpus: Sequence[_Gpu],
+             pins: Mapping[str, str]) -> tuple[tuple[str, str] | None, list[str]]:
+    pin = pins.get("tensorflow")
+    rows = [r for r in reversed(m.tensorflow_releases)
+            if pin is None or _matches(pin, r.version) or _matches(minor(pin), r.version)]
+    if pin is not None and not rows:
+        known = ", ".join(r.version for r in m.tensorflow_releases)
+        return None, [f"tensorflow {pin} (pinned): unknown release; the matrix knows {known}"]
+    why_keras = ""
+    for row in rows:
+        if _tf_problems(row, python, os_spec, cuda, gpus):
+            continue
+        keras, why_keras = _keras_for(m, row, python, pins.get("keras"))
+        if keras is None:
+            continue
+        version = pin if pin is not None and len(vkey(pin)) == 3 else row.version
+        return (version, keras), []
+    if why_keras:
+        return None, [why_keras]
+    if pin is not None:
+        why = _tf_problems(rows[0], python, os_spec, cuda, gpus)
+        return None, [f"tensorflow {pin} (pinned): {w}" for w in why]
+    return None, [f"no TensorFlow release fits Python {minor(python)} with CUDA ≤ {cuda} on {os_spec.label}"]
+
+
+def _frameworks_for(m: Matrix, python: str, source: str, os_spec: OsSpec, cuda: str,
+                    gpus: Sequence[_Gpu], pins: Mapping[str, str]) -> tuple[_Frameworks | None, list[str]]:
+    options, why = _torch_options(m, python, os_spec, cuda, gpus, pins)
+    if not options:
+        return None, why
+    fastai_why: list[str] = []
+    for torch, vision, variant in options:  # the newest torch a (pinned) fastai accepts
+        fastai, why = _pick_fastai(m, python, torch, pins.get("fastai"))
+        if fastai is None:
+            fastai_why = fastai_why or why
+            continue
+        tf, why = _pick_tf(m, python, os_spec, cuda, gpus, pins)
+        if tf is None:
+            return None, why
+        return _Frameworks(python, source, torch, vision, variant, fastai, tf[0], tf[1]), []
+    return None, fastai_why
+
+
+def _pick_frameworks(m: Matrix, os_spec: OsSpec, cuda: str, gpus: Sequence[_Gpu],
+                     pins: Mapping[str, str]) -> tuple[_Frameworks | None, list[str]]:
+    pythons, why = _pythons(m, os_spec, pins.get("python"))
+    if not pythons:
+        return None, why
+    found: list[_Frameworks] = []
+    reasons: list[list[str]] = []
+    for python, source in pythons:
+        picked, why = _frameworks_for(m, python, source, os_spec, cuda, gpus, pins)
+        if picked is None:
+            reasons.append(why)
+        else:
+            found.append(picked)
+    if not found:
+        common = [r for r in reasons[0] if all(r in other for other in reasons[1:])]
+        preferred = next((r for (p, _), r in zip(pythons, reasons, strict=True)
+                          if p == m.python_standalone.preferred), reasons[0])
+        found_why = common or preferred
+        pin = pins.get("python")
+        if pin is not None:
+            found_why = [w if "(pinned)" in w else f"python {pin} (pinned): {w}" for w in found_why]
+        return None, found_why
+    best = max(f.score for f in found)
+    tied = [f for f in found if f.score == best]
+    for choice in (
+        lambda f: f.source == "system",
+        lambda f: f.python == m.python_standalone.preferred,
+    ):
+        match = [f for f in tied if choice(f)]
+        if match:
+            return match[0], []
+    return max(tied, key=lambda f: vkey(f.python)), []
+
+
+# ---- notes ------------------------------------------------------------------------------------------
+
+
+def _first_blocked(rows: Sequence[object], chosen: str, why: Callable[[object], list[str]]) -> str | None:
+    newer = [r for r in rows if vkey(getattr(r, "version")) > vkey(chosen)]  # noqa: B009
+    if not newer:
+        return None
+    reasons = why(newer[0])
+    return f"{getattr(newer[0], 'version')}: {reasons[0]}" if reasons else None  # noqa: B009
+
+
+def _notes(m: Matrix, os_spec: OsSpec, branch: int, cuda: str, gpus: Sequence[_Gpu],
+           picked: _Frameworks, flavour: str, pins: Mapping[str, str]) -> list[str]:
+    notes = []
+    newest = _os_branches(m, os_spec)[0]
+    if branch < newest and "driver" not in pins:
+        old = [g.label for g in _unique_gpus(gpus) if not _supports(newest, g.arch)]
+        if old:
+            notes.append(f"driver {branch} is the newest branch for {', '.join(old)}; NVIDIA's newer "
+                         f"branches for {os_spec.label} (up to {newest}) no longer support it")
+    capped = [g.label for g in _unique_gpus(gpus)
+              if g.arch.last_cuda is not None and vkey(cuda) == vkey(g.arch.last_cuda)]
+    if capped and "cuda" not in pins:
+        notes.append(f"CUDA {cuda} is the last toolkit for {', '.join(capped)}")
+    if picked.source == "standalone":
+        why = ("the pinned version" if "python" in pins else
+               f"{os_spec.label}'s Python {os_spec.system_python} does not reach torch {picked.torch}, "
+               f"fastai {picked.fastai} and TensorFlow {picked.tensorflow}")
+        notes.append(f"Python {picked.python} is a standalone CPython from {m.python_standalone.provider} "
+                     f"(download URL a variable for mirrors): {why}")
+    if "torch" not in pins:
+        blocked = _first_blocked(m.torch_releases, picked.torch, lambda r: _torch_problems(
+            m, r, picked.python, os_spec, cuda, gpus, None))  # type: ignore[arg-type]
+        if blocked:
+            notes.append(f"torch stops at {picked.torch} here; next release {blocked}")
+    if "tensorflow" not in pins:
+        blocked = _first_blocked(m.tensorflow_releases, picked.tensorflow, lambda r: _tf_problems(
+            r, picked.python, os_spec, cuda, gpus))  # type: ignore[arg-type]
+        if blocked:
+            notes.append(f"TensorFlow stops at {picked.tensorflow} here; next release {blocked}")
+    if not gpus:
+        notes.append(f"no GPUs declared: driver {branch} and CUDA {cuda} are the newest NVIDIA ships for "
+                     f"{os_spec.label}, and torch keeps its CUDA build ({picked.variant}) so adding a GPU "
+                     f"later needs no reinstall")
+    if any(g.arch.name == "Blackwell" for g in gpus):
+        notes.append(f"TensorFlow {picked.tensorflow} is built for CUDA {_tf_cuda(m, picked.tensorflow)} "
+                     f"without Blackwell kernels; it runs there through PTX JIT compilation "
+                     f"(slow first start)")
+    if flavour == "open":
+        notes.append("open kernel modules (nvidia-open): NVIDIA's default from 560, required by Blackwell")
+    return notes
+
+
+def _tf_cuda(m: Matrix, version: str) -> str:
+    for row in m.tensorflow_releases:
+        if minor(row.version) == minor(version):
+            return row.cuda
+    return "?"
+
+
+def _dedupe(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def torch_variant_for(cuda: str) -> str:
+    """The torch variant name of a CUDA version (``"12.6"`` -> ``"cu126"``)."""
+    return cuda_variant(cuda)

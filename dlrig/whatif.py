@@ -1,0 +1,360 @@
+"""What-if planning: a planned upgrade applied to a host's declaration, without editing the inventory.
+
+Spec syntax (one ``--what-if`` flag per part; several flags combine, each key at most once)::
+
+    gpus=[N x] MODEL [@WATTS W] [limit=WATTS W] [+ [N x] MODEL ...]
+        replaces every declared GPU. ``N x`` (also ``Nx``, ``N×``, ``N*``) is the count, 1 when absent.
+        ``@225W`` is each card's board power (the inventory's ``watts``, e.g. a Founders Edition's
+        225 W); ``limit=150W`` is a power limit (the inventory's ``power_limit_w``, which the PSU
+        check counts instead of the board power and the driver role applies). ``+`` mixes models.
+        A model already declared keeps its declared figures unless the spec overrides them.
+    psu=WATTS [CLASS]     e.g. ``psu=1300 gold``, ``psu=1300W``; without a class the declared one stays.
+    memory=GB             e.g. ``memory=64``, ``memory=64GB`` (alias ``ram=``).
+
+Everything here is pure: parsing returns data, :func:`apply_what_if` returns a changed deep copy of the
+host's variables, and :func:`compare` / :func:`capacity` compute figures from plain dictionaries (the
+JSON shape of a preflight host report), so the CLI, the docs and the tests share them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlrig.catalogue import normalise
+from dlrig.errors import InputError
+
+OPTION = "--what-if"
+EFFICIENCY_CLASSES = ("none", "white", "bronze", "silver", "gold", "platinum", "titanium")
+_KEYS = {"gpus": "gpus", "gpu": "gpus", "psu": "psu", "memory": "memory", "ram": "memory", "mem": "memory"}
+
+_COUNT = re.compile(r"^\s*(?P<count>-?\d+(?:\.\d+)?)\s*(?:x|×|\*)\s*(?P<rest>.*)$", re.IGNORECASE)
+_WATTS = re.compile(r"@\s*(?P<w>\d+(?:\.\d+)?)\s*w?\b", re.IGNORECASE)
+_LIMIT = re.compile(r"\blimit\s*[=:]?\s*(?P<w>\d+(?:\.\d+)?)\s*w?\b", re.IGNORECASE)
+_PSU = re.compile(r"^\s*(?:(?P<w>\d+(?:\.\d+)?)\s*(?:w|watts?)?\b)?\s*(?:80\s*plus\s*)?(?P<cls>[a-z]+)?\s*$",
+                  re.IGNORECASE)
+_GB = re.compile(r"^\s*(?P<gb>\d+(?:\.\d+)?)\s*(?:gb|g|gib)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PlannedGpu:
+    """One kind of card in a ``gpus=`` spec."""
+
+    model: str
+    count: int = 1
+    watts: float | None = None
+    power_limit_w: float | None = None
+
+    def label(self) -> str:
+        text = f"{self.count}x {self.model}"
+        if self.watts is not None:
+            text += f" @{_num(self.watts)}W"
+        if self.power_limit_w is not None:
+            text += f" limit={_num(self.power_limit_w)}W"
+        return text
+
+
+@dataclass(frozen=True)
+class PsuSpec:
+    watts: float | None = None
+    efficiency: str | None = None
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A planned upgrade: any of new GPUs, a new PSU, a new amount of memory."""
+
+    gpus: tuple[PlannedGpu, ...] | None = None
+    psu: PsuSpec | None = None
+    memory_gb: float | None = None
+    specs: tuple[str, ...] = field(default_factory=tuple)
+
+    def describe(self) -> list[str]:
+        """Human-readable lines, one per change."""
+        lines: list[str] = []
+        if self.gpus is not None:
+            lines.append("gpus: " + " + ".join(g.label() for g in self.gpus))
+        if self.psu is not None:
+            parts = [f"{_num(self.psu.watts)} W" if self.psu.watts is not None else "",
+                     self.psu.efficiency or ""]
+            lines.append("psu: " + " ".join(p for p in parts if p))
+        if self.memory_gb is not None:
+            lines.append(f"memory: {_num(self.memory_gb)} GB")
+        return lines
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _positive(text: str, what: str, spec: str, host: str | None) -> float:
+    value = float(text)
+    if value <= 0:
+        raise InputError(host, OPTION, f"{spec!r}: {what} must be > 0, got {text}")
+    return value
+
+
+def _parse_gpu(part: str, spec: str, host: str | None) -> PlannedGpu:
+    text = part.strip()
+    watts = limit = None
+    m = _LIMIT.search(text)
+    if m:
+        limit = _positive(m.group("w"), "the power limit", spec, host)
+        text = (text[: m.start()] + text[m.end():]).strip()
+    m = _WATTS.search(text)
+    if m:
+        watts = _positive(m.group("w"), "the board power", spec, host)
+        text = (text[: m.start()] + text[m.end():]).strip()
+    if "@" in text or re.search(r"\blimit\b", text, re.IGNORECASE):
+        raise InputError(host, OPTION, f"{spec!r}: cannot read the watts in {part.strip()!r}; "
+                         "write e.g. 'gpus=2x RTX 2080@225W' or 'gpus=4x RTX 2070 limit=150W'")
+    count = 1
+    m = _COUNT.match(text)
+    if m:
+        raw = m.group("count")
+        if not raw.isdigit():
+            raise InputError(host, OPTION, f"{spec!r}: the GPU count must be a whole number >= 1, got {raw}")
+        count = int(raw)
+        if count < 1:
+            raise InputError(host, OPTION, f"{spec!r}: the GPU count must be >= 1, got {count}")
+        text = m.group("rest").strip()
+    model = " ".join(text.split())
+    if not model or model.isdigit():
+        raise InputError(host, OPTION, f"{spec!r}: name the GPU model, e.g. 'gpus=2x GeForce RTX 2080'")
+    return PlannedGpu(model=model, count=count, watts=watts, power_limit_w=limit)
+
+
+def parse_specs(specs: Sequence[str], host: str | None = None) -> WhatIf:
+    """Parse the ``--what-if`` flags into one :class:`WhatIf`; bad specs raise :class:`InputError`."""
+    gpus: tuple[PlannedGpu, ...] | None = None
+    psu: PsuSpec | None = None
+    memory: float | None = None
+    seen: dict[str, str] = {}
+    for spec in specs:
+        if "=" not in spec:
+            raise InputError(host, OPTION, f"{spec!r}: expected KEY=VALUE with KEY one of gpus, psu, memory "
+                             "(e.g. 'gpus=2x GeForce RTX 2080', 'psu=1300 gold', 'memory=64')")
+        raw_key, value = spec.split("=", 1)
+        key = _KEYS.get(raw_key.strip().lower())
+        if key is None:
+            raise InputError(host, OPTION, f"{spec!r}: unknown key {raw_key.strip()!r}; "
+                             "use gpus=, psu= or memory=")
+        if key in seen:
+            raise InputError(host, OPTION, f"{spec!r}: {key} is already planned by {seen[key]!r}; "
+                             "give each of gpus, psu, memory once (use '+' to mix GPU models)")
+        seen[key] = spec
+        if not value.strip():
+            raise InputError(host, OPTION, f"{spec!r}: no value after '='")
+        if key == "gpus":
+            gpus = tuple(_parse_gpu(part, spec, host) for part in value.split("+"))
+        elif key == "psu":
+            m = _PSU.match(value)
+            if not m or (m.group("w") is None and m.group("cls") is None):
+                raise InputError(host, OPTION,
+                                 f"{spec!r}: expected 'psu=WATTS [CLASS]', e.g. 'psu=1300 gold'")
+            cls = m.group("cls").lower() if m.group("cls") else None
+            if cls is not None and cls not in EFFICIENCY_CLASSES:
+                raise InputError(host, OPTION, f"{spec!r}: unknown efficiency class {cls!r}; "
+                                 f"use one of {', '.join(EFFICIENCY_CLASSES)}")
+            watts = _positive(m.group("w"), "the PSU rating", spec, host) if m.group("w") else None
+            psu = PsuSpec(watts=watts, efficiency=cls)
+        else:
+            m = _GB.match(value)
+            if not m:
+                raise InputError(host, OPTION, f"{spec!r}: expected 'memory=GB', e.g. 'memory=64'")
+            memory = _positive(m.group("gb"), "the memory size", spec, host)
+    return WhatIf(gpus=gpus, psu=psu, memory_gb=memory, specs=tuple(specs))
+
+
+def _as_whole(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def apply_what_if(hostvars: Mapping[str, Any], what_if: WhatIf, same_model: Any = None) -> dict[str, Any]:
+    """A deep copy of ``hostvars`` with the planned changes; the input is never modified.
+
+    ``same_model(a, b) -> bool`` decides whether a planned model is a declared one (default: the
+    catalogue's name matching, which ignores case and vendor words); a declared model keeps its declared
+    ``watts``/``vram_gb``/``power_limit_w`` unless the spec sets them.
+    """
+    planned: dict[str, Any] = copy.deepcopy(dict(hostvars))
+    hardware = planned.get("hardware")
+    if not isinstance(hardware, dict):
+        raise InputError(None, OPTION, "the host declares no 'hardware'; nothing to plan against")
+    same = same_model or (lambda a, b: normalise(str(a)) == normalise(str(b)))
+    if what_if.gpus is not None:
+        declared = [g for g in hardware.get("gpus") or [] if isinstance(g, dict)]
+        new: list[dict[str, Any]] = []
+        for gpu in what_if.gpus:
+            entry: dict[str, Any] = {"model": gpu.model, "count": gpu.count}
+            for old in declared:
+                if "model" in old and same(old["model"], gpu.model):
+                    entry.update({k: v for k, v in old.items() if k not in ("model", "count")})
+                    break
+            if gpu.watts is not None:
+                entry["watts"] = _as_whole(gpu.watts)
+            if gpu.power_limit_w is not None:
+                entry["power_limit_w"] = _as_whole(gpu.power_limit_w)
+            new.append(entry)
+        hardware["gpus"] = new
+    if what_if.psu is not None:
+        old_psu = hardware.get("psu")
+        psu: dict[str, Any] = dict(old_psu) if isinstance(old_psu, dict) else {}
+        if what_if.psu.watts is not None:
+            psu["watts"] = _as_whole(what_if.psu.watts)
+        if what_if.psu.efficiency is not None:
+            psu["efficiency"] = what_if.psu.efficiency
+        hardware["psu"] = psu
+    if what_if.memory_gb is not None:
+        old_memory = hardware.get("memory")
+        memory: dict[str, Any] = dict(old_memory) if isinstance(old_memory, dict) else {}
+        hardware["memory"] = {**memory, "gb": _as_whole(what_if.memory_gb)}
+    return planned
+
+
+# --- comparison -----------------------------------------------------------------------------------
+
+# The figures worth a column in the side-by-side view, in display order.
+SUMMARY_FIGURES = (
+    ("gpu_count", "GPUs", ""),
+    ("vram_gb", "VRAM", "GB"),
+    ("ram_gb", "RAM", "GB"),
+    ("max_draw_w", "max draw", "W"),
+    ("psu_w", "PSU", "W"),
+    ("load_pct", "PSU load", "%"),
+    ("lanes_used", "lanes used", ""),
+    ("lanes_available", "lanes available", ""),
+    ("monthly_cost", "energy / month", ""),
+)
+
+# Per check, the figures shown next to its status (those present in the check's JSON entry).
+CHECK_FIGURES: dict[str, tuple[str, ...]] = {
+    "psu_headroom": ("max_draw_w", "psu_w", "load_pct", "free_w", "more_gpus"),
+    "pcie_lanes": ("lanes_used", "lanes_available"),
+    "gpu_slots": ("gpu_count", "gpu_slots", "free_slots"),
+    "ram_vs_vram": ("ram_gb", "vram_gb"),
+    "energy": ("monthly_cost", "currency", "wall_w"),
+    "stack": ("driver", "cuda", "torch", "tensorflow"),
+}
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    id: str
+    today: dict[str, Any] | None
+    planned: dict[str, Any] | None
+
+    @property
+    def changed(self) -> bool:
+        return (self.today or {}).get("status") != (self.planned or {}).get("status")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "today": self.today, "planned": self.planned, "changed": self.changed}
+
+
+def _check_view(check: Mapping[str, Any]) -> dict[str, Any]:
+    keys = CHECK_FIGURES.get(str(check.get("id")), ())
+    figures = {k: check[k] for k in keys if k in check}
+    return {"status": check.get("status"), "message": check.get("message"), "figures": figures}
+
+
+def compare(today: Mapping[str, Any], planned: Mapping[str, Any]) -> dict[str, Any]:
+    """Side by side: each check's status, message and key figures, and the summaries' figures.
+
+    ``today``/``planned`` are host entries of the preflight JSON (``{"name", "verdict", "checks",
+    "summary"}``).
+    """
+    t_checks = {c.get("id"): c for c in today.get("checks") or []}
+    p_checks = {c.get("id"): c for c in planned.get("checks") or []}
+    ids = list(t_checks) + [i for i in p_checks if i not in t_checks]
+    rows = [CheckRow(id=str(i),
+                     today=_check_view(t_checks[i]) if i in t_checks else None,
+                     planned=_check_view(p_checks[i]) if i in p_checks else None) for i in ids]
+    t_sum = today.get("summary") or {}
+    p_sum = planned.get("summary") or {}
+    figures = [{"figure": key, "label": label, "unit": unit, "today": t_sum.get(key),
+                "planned": p_sum.get(key)}
+               for key, label, unit in SUMMARY_FIGURES if key in t_sum or key in p_sum]
+    return {
+        "verdict": {"today": today.get("verdict"), "planned": planned.get("verdict")},
+        "checks": [r.as_dict() for r in rows],
+        "figures": figures,
+        "currency": p_sum.get("currency") or t_sum.get("currency"),
+    }
+
+
+# --- capacity -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Capacity:
+    """How many cards of one model the PSU, the slots and the CPU's lanes could take."""
+
+    model: str
+    card_w: float
+    by_psu: int            # within the PSU's rating
+    by_psu_headroom: int   # keeping the declared headroom free
+    by_slots: int
+    by_lanes: int
+
+    @property
+    def limit(self) -> int:
+        return max(0, min(self.by_psu, self.by_slots, self.by_lanes))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "card_w": _as_whole(self.card_w), "by_psu": self.by_psu,
+                "by_psu_headroom": self.by_psu_headroom, "by_slots": self.by_slots,
+                "by_lanes": self.by_lanes, "limit": self.limit}
+
+
+def capacity(*, model: str, card_w: float, gpu_count: int, gpus_w: float, max_draw_w: float,
+             psu_w: float, headroom_pct: float, slots: Sequence[int], lanes_available: int,
+             lanes_other: int) -> Capacity:
+    """Cards of ``model`` (each drawing ``card_w``) that could replace the host's GPUs.
+
+    ``max_draw_w`` is the whole build's draw with its ``gpu_count`` cards, ``gpus_w`` those cards'
+    share of it; ``slots`` the electrical widths of the GPU slots (filled in order); ``lanes_other`` the
+    CPU lanes that NVMe and other PCIe devices take.
+    """
+    if card_w <= 0:
+        raise InputError(None, OPTION, f"{model}: a card's watts must be > 0")
+    base = max_draw_w - gpus_w
+    by_psu = max(0, math.floor((psu_w - base) / card_w + 1e-9))
+    usable = psu_w * (1 - headroom_pct / 100)
+    by_headroom = max(0, math.floor((usable - base) / card_w + 1e-9))
+    by_lanes = 0
+    used = lanes_other
+    for width in slots:
+        if used + width > lanes_available:
+            break
+        used += width
+        by_lanes += 1
+    return Capacity(model=model, card_w=card_w, by_psu=by_psu, by_psu_headroom=by_headroom,
+                    by_slots=len(slots), by_lanes=by_lanes)
+
+
+def capacity_for(plan: Any, model: str | None = None) -> Capacity | None:
+    """:func:`capacity` for a parsed :class:`dlrig.hardware.HostPlan`: cards of ``model`` (default: the
+    plan's last GPU line, i.e. the card being added) that its PSU, slots and CPU lanes could take.
+
+    ``None`` when the plan lacks what the question needs (no GPU, PSU, CPU or motherboard declared).
+    """
+    from dlrig.checks.pcie import other_lanes
+    from dlrig.checks.psu import max_draw_w
+
+    hw = plan.hardware
+    if hw is None or not hw.gpus or hw.psu is None or hw.cpu is None or hw.motherboard is None:
+        return None
+    target = hw.gpus[-1]
+    if model is not None:
+        target = next((g for g in hw.gpus if normalise(g.model) == normalise(model)), target)
+    gpus_w = sum(g.count * g.budget_w for g in hw.gpus)
+    return capacity(model=target.model, card_w=target.budget_w, gpu_count=hw.gpu_count, gpus_w=gpus_w,
+                    max_draw_w=max_draw_w(hw), psu_w=hw.psu.watts, headroom_pct=plan.power.headroom_pct,
+                    slots=hw.motherboard.gpu_slots, lanes_available=hw.cpu.pcie_lanes,
+                    lanes_other=sum(r["lanes"] for r in other_lanes(hw)))

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# dlrig's whole test suite (what `bin/dlrig test` and CI run), failing fast, in this order:
+#   1. lint         yamllint, ansible-lint --offline (production profile), ruff, mypy
+#   2. pytest       pytest tests
+#   3. infra        host packages (as root, when missing), the suite's own dockerd, target images
+#   4. mirror       build and serve the local apt mirror on 127.0.0.1:$DLRIG_MIRROR_PORT
+#   5. molecule     every scenario under molecule/ (default first)
+#   6. teardown     stop the mirror server and dockerd that this run started (trap)
+# Options:
+#   --no-molecule        stages 1-2 only
+#   --only-molecule      stages 3-6 only
+#   --scenario NAME      only this Molecule scenario (repeatable)
+# Environment: DLRIG_KEEP_INFRA=1 leaves dockerd, the mirror and a failed scenario's container up
+# for debugging; DLRIG_MOLECULE_WORK, DLRIG_MIRROR_PORT: see molecule/resources/env.sh.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+RES=$ROOT/molecule/resources
+# shellcheck source=molecule/resources/env.sh
+. "$RES/env.sh"
+
+run_lint=1 run_pytest=1 run_molecule=1 scenarios=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-molecule) run_molecule=0 ;;
+    --only-molecule) run_lint=0 run_pytest=0 ;;
+    --scenario) scenarios+=("${2:?--scenario needs a name}"); shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run-suite: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Molecule shells out to ansible-config & co: the controller venv must be first on PATH.
+if [ -z "${VIRTUAL_ENV:-}" ] && [ -f "$ROOT/.venv/bin/activate" ]; then
+  # shellcheck source=/dev/null
+  . "$ROOT/.venv/bin/activate"
+fi
+export ANSIBLE_CONFIG=${ANSIBLE_CONFIG:-$ROOT/ansible.cfg} ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0}
+export PY_COLORS=${PY_COLORS:-0} MOLECULE_NO_LOG=${MOLECULE_NO_LOG:-false}
+
+SUITE_T0=$SECONDS
+TIMES=()
+heading() { printf '\n===== %s =====\n' "$*"; }
+fmt() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+record() { TIMES+=("$(printf '%-44s %s' "$1" "$(fmt "$2")")"); printf -- '----- %s: %s\n' "$1" "$(fmt "$2")"; }
+stage() {  # stage NAME command...: run with a heading, time it, stop the suite when it fails
+  local name=$1 t0=$SECONDS rc=0; shift
+  heading "$name"
+  "$@" || rc=$?
+  record "$name" $((SECONDS - t0))
+  if [ $rc -ne 0 ]; then printf '\nFAILED: %s (exit %d)\n' "$name" "$rc" >&2; exit $rc; fi
+}
+summary() {
+  [ ${#TIMES[@]} -gt 0 ] || return 0
+  heading "wall times"
+  printf '%s\n' "${TIMES[@]}"
+  printf '%-44s %s\n' "total" "$(fmt $((SECONDS - SUITE_T0)))"
+}
+
+# --- teardown: only what this run started; a dockerd or mirror that was already up is left alone.
+started_docker=0 started_mirror=0 current_scenario=""
+teardown() {
+  local rc=$?
+  set +e
+  if [ "${DLRIG_KEEP_INFRA:-0}" = 1 ]; then
+    [ $started_docker = 1 ] && echo "DLRIG_KEEP_INFRA=1: dockerd left running; export DOCKER_HOST=$DLRIG_DOCKER_HOST"
+    summary; return $rc
+  fi
+  if [ -n "$current_scenario" ]; then
+    heading "teardown: destroy scenario $current_scenario"
+    (cd "$ROOT" && molecule destroy -s "$current_scenario") >/dev/null 2>&1
+  fi
+  if [ $started_mirror = 1 ] || [ $started_docker = 1 ]; then heading "teardown"; fi
+  [ $started_mirror = 1 ] && "$RES/mirror-down.sh"
+  [ $started_docker = 1 ] && "$RES/docker-down.sh"
+  summary
+  return $rc
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- 1. lint ----------------------------------------------------------------------------------
+lint_yaml() { yamllint --strict . && ansible-lint --offline --nocolor; }
+lint_python() { ruff check dlrig tests scripts && mypy; }
+
+# --- 2. pytest: exit 5 ("no tests collected") is a failure, there are tests --------------------
+run_pytest() {
+  local rc=0
+  pytest tests || rc=$?
+  [ $rc -eq 5 ] && echo "pytest collected no tests: that is a failure here" >&2
+  return $rc
+}
+
+# --- 3./4. infrastructure ---------------------------------------------------------------------
+# (These functions run under `stage`, where `set -e` does not apply: every step says `|| return`.)
+infra_docker() {
+  local export_line
+  "$RES/host-prereqs.sh" || return
+  if ! DOCKER_HOST=$DLRIG_DOCKER_HOST timeout 10 docker version >/dev/null 2>&1; then started_docker=1; fi
+  export_line=$("$RES/docker-up.sh") || return
+  eval "$export_line"
+  "$RES/build-images.sh" || return
+  docker images --filter reference='local/dlrig-*' --format '{{.Repository}}  {{.Size}}  created {{.CreatedSince}}'
+}
+infra_mirror() {
+  [ -s "$DLRIG_MOLECULE_WORK/mirror.pid" ] && kill -0 "$(cat "$DLRIG_MOLECULE_WORK/mirror.pid")" 2>/dev/null \
+    || started_mirror=1
+  "$RES/mirror-up.sh" || return
+}
+
+# --- 5. molecule ------------------------------------------------------------------------------
+list_scenarios() {  # default first, then the others by name
+  local d
+  [ -f molecule/default/molecule.yml ] && echo default
+  for d in molecule/*/molecule.yml; do
+    [ -f "$d" ] || continue
+    d=$(basename "$(dirname "$d")")
+    [ "$d" = default ] || echo "$d"
+  done
+}
+timed_step() {  # timed_step SCENARIO STEP: one molecule step, its wall time recorded
+  local t0=$SECONDS
+  printf -- '--- molecule %s -s %s\n' "$2" "$1"
+  molecule "$2" -s "$1" || return
+  record "  $1: $2" $((SECONDS - t0))
+}
+run_scenario() {
+  local s=$1
+  current_scenario=$s
+  if [ "$s" = default ]; then
+    # The steps of `molecule test`, one by one, so that the first converge and the idempotent
+    # second run are timed separately (the issue asks for both figures).
+    local step
+    for step in destroy syntax create prepare converge idempotence verify destroy; do
+      timed_step "$s" "$step" || return
+    done
+  else
+    molecule test -s "$s" || return
+  fi
+  current_scenario=""
+}
+run_molecule() {
+  local s
+  [ ${#scenarios[@]} -gt 0 ] || mapfile -t scenarios < <(list_scenarios)
+  [ ${#scenarios[@]} -gt 0 ] || { echo "no Molecule scenario found under molecule/" >&2; return 1; }
+  echo "scenarios: ${scenarios[*]}"
+  export DOCKER_HOST=$DLRIG_DOCKER_HOST
+  for s in "${scenarios[@]}"; do
+    [ -f "molecule/$s/molecule.yml" ] || { echo "no scenario molecule/$s" >&2; return 1; }
+    stage "molecule scenario $s" run_scenario "$s"
+  done
+}
+
+[ $run_lint = 1 ] && stage "1a. lint: yamllint + ansible-lint" lint_yaml
+[ $run_lint = 1 ] && stage "1b. lint: ruff + mypy" lint_python
+[ $run_pytest = 1 ] && stage "2. pytest" run_pytest
+if [ $run_molecule = 1 ]; then
+  stage "3. infrastructure: host packages, dockerd, images" infra_docker
+  stage "4. local apt mirror" infra_mirror
+  heading "5. molecule"
+  run_molecule
+fi
+heading "PASSED"

@@ -1,0 +1,249 @@
+"""The CLI through real Ansible inventories: YAML and INI, host_vars and group_vars, --limit, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dlrig.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+INVENTORIES = Path(__file__).parent / "fixtures" / "inventories"
+YAML_DIR, INI_DIR = str(INVENTORIES / "yaml_dir"), str(INVENTORIES / "ini_dir")
+BOX = "all:\n  hosts:\n    box1:\n      hardware:\n"  # a one-host YAML inventory, up to box1's hardware
+SUMMARY_KEYS = {
+    "max_draw_w",
+    "psu_w",
+    "load_pct",
+    "lanes_used",
+    "lanes_available",
+    "gpu_count",
+    "vram_gb",
+    "ram_gb",
+    "monthly_cost",
+    "currency",
+}
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_json(*argv: str) -> tuple[int, dict]:
+    code, out, err = run(*argv, "--format", "json")
+    assert err == "", err
+    return code, json.loads(out)
+
+
+def hosts(report: dict) -> dict[str, dict]:
+    return {h["name"]: h for h in report["hosts"]}
+
+
+def write(tmp_path: Path, files: dict[str, str]) -> str:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return str(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _no_stack_resolver(monkeypatch):
+    """The plan checks alone: the resolver's own verdicts are tested by its helper's tests."""
+    monkeypatch.setattr("dlrig.checks.stack_check", lambda: None)
+
+
+def test_default_inventory_is_the_projects_reference_build():
+    code, out, err = run()
+    assert (code, err) == (0, "")
+    assert out.startswith("deep-al  OK")
+    for text in (
+        "psu_headroom",
+        "power budget",
+        "max draw",
+        "416 W",
+        "lane map",
+        "GPU 1 GeForce RTX 2070",
+        "x16",
+        "20 of 64 CPU lanes used",
+    ):
+        assert text in out
+    assert "\033[" not in out  # no colour when stdout is not a terminal
+
+
+def test_yaml_inventory_with_host_vars_and_group_vars_as_json():
+    code, report = run_json("-i", YAML_DIR)
+    assert code == 1  # four-2080 fails
+    by_name = hosts(report)
+    assert list(by_name) == ["deep-al", "two-2080", "four-2080", "ci", "bare"]
+    assert {h: v["verdict"] for h, v in by_name.items()} == {
+        "deep-al": "ok",
+        "two-2080": "ok",
+        "four-2080": "fail",
+        "ci": "ok",
+        "bare": "ok",
+    }
+    for host in report["hosts"]:
+        assert set(host["summary"]) == SUMMARY_KEYS
+        for check in host["checks"]:
+            assert {"id", "status", "message"} <= set(check)
+    assert by_name["two-2080"]["summary"]["max_draw_w"] == 681
+    # two-2080 has no power block of its own: price and currency come from group_vars/all.yml.
+    assert (
+        by_name["two-2080"]["summary"]["monthly_cost"] > 0
+        and by_name["two-2080"]["summary"]["currency"] == "EUR"
+    )
+    four = {c["id"]: c for c in by_name["four-2080"]["checks"]}
+    assert four["psu_headroom"]["status"] == "fail" and four["psu_headroom"]["max_draw_w"] == 1131
+    assert by_name["bare"]["declared"] is False and by_name["bare"]["checks"] == []
+    assert by_name["ci"]["summary"]["gpu_count"] == 0
+
+
+def test_limit_uses_ansible_patterns():
+    code, report = run_json("-i", YAML_DIR, "--limit", "deep-al")
+    assert code == 0 and [h["name"] for h in report["hosts"]] == ["deep-al"]
+    code, report = run_json("-i", YAML_DIR, "--limit", "workstations:!four-2080")
+    assert code == 0 and [h["name"] for h in report["hosts"]] == ["deep-al", "two-2080"]
+    code, report = run_json("-i", YAML_DIR, "-l", "four*")
+    assert code == 1 and [h["name"] for h in report["hosts"]] == ["four-2080"]
+
+
+def test_limit_matching_nothing_is_bad_input():
+    code, out, err = run("-i", YAML_DIR, "--limit", "nosuchhost")
+    assert (code, out) == (2, "")
+    assert err == "preflight: --limit: no host of " + YAML_DIR + " matches --limit 'nosuchhost'\n"
+
+
+def test_ini_inventory_with_group_vars_and_host_override():
+    code, report = run_json("-i", INI_DIR)
+    by_name = hosts(report)
+    assert code == 0  # warnings only
+    assert by_name["lab1"]["verdict"] == "ok" and by_name["lab1"]["summary"]["max_draw_w"] == 416
+    lab2 = {c["id"]: c["status"] for c in by_name["lab2"]["checks"]}
+    assert lab2["psu_headroom"] == "warn" and lab2["ram_vs_vram"] == "warn"
+    code, _ = run_json("-i", INI_DIR, "--strict")
+    assert code == 1
+
+
+def test_ini_host_line_variables(tmp_path):
+    inventory = write(
+        tmp_path,
+        {
+            "hosts": """\
+        [ws]
+        box1 hardware='{"gpus": [{"model": "RTX 2070", "count": 2}], "memory": {"gb": 32, "watts": 10}}'
+        """
+        },
+    )
+    code, report = run_json("-i", inventory)
+    assert code == 0
+    box = {c["id"]: c for c in report["hosts"][0]["checks"]}
+    assert box["ram_vs_vram"]["vram_gb"] == 16 and box["ram_vs_vram"]["status"] == "ok"
+
+
+def test_text_report_has_a_block_per_host_and_a_tally():
+    code, out, _ = run("-i", YAML_DIR)
+    assert code == 1
+    assert "four-2080  FAIL" in out and "bare  OK" in out and "hardware not declared" in out
+    assert out.rstrip().endswith("5 host(s): 4 ok, 0 warn, 1 fail")
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"hosts.yml": BOX + "        gpus:\n          - {model: RTX 2070, count: two}\n"},
+            "preflight: box1: hardware.gpus[0].count: expected a whole number >= 1, got 'two'",
+        ),
+        (
+            {"hosts.yml": BOX + "        gpus: [{model: GeForce RTX 2070 Supr}]\n"},
+            "preflight: box1: hardware.gpus[0].model: GPU 'GeForce RTX 2070 Supr' is not in the catalogue; "
+            "give its watts and vram_gb in the inventory; closest catalogued: GeForce RTX 2070 SUPER",
+        ),
+        (
+            {"hosts.yml": BOX + "        psu: {watts: -5}\n"},
+            "preflight: box1: hardware.psu.watts: expected a number > 0, got -5",
+        ),
+        (
+            {"hosts.yml": BOX + "        psu: {watts: 800, efficiency: diamond}\n"},
+            "preflight: box1: hardware.psu.efficiency: unknown 80 PLUS class 'diamond'",
+        ),
+        (
+            {"hosts.yml": BOX + "        motherboard: {gpu_slots: [16, 12], watts: 0}\n"},
+            "preflight: box1: hardware.motherboard.gpu_slots[1]: "
+            "expected a slot width of 1, 2, 4, 8 or 16 lanes, got 12",
+        ),
+        (
+            {"hosts.yml": "all:\n  hosts:\n    box1:\n      hardware: [1, 2]\n"},
+            "preflight: box1: hardware: expected a mapping, got a list",
+        ),
+        (
+            {"hosts.yml": "all:\n  hosts:\n    box1:\n", "host_vars/box1.yml": "hardware:\n  gpus: [\n"},
+            "preflight: box1: host_vars/group_vars: Syntax Error while loading YAML",
+        ),
+        (
+            {
+                "hosts.yml": "all:\n  hosts:\n    box1:\n",
+                "group_vars/all.yml": "hardware: {memory: {gb: '{{ ram }}', watts: 5}}\n",
+            },
+            "preflight: box1: hardware: 'ram' is undefined",
+        ),
+        ({"hosts.yml": "all:\n  hosts:\n    box1: {x: [\n"}, "preflight: -i: cannot read inventory"),
+    ],
+)
+def test_bad_input_is_one_line_naming_host_and_path_with_exit_2(tmp_path, files, expected):
+    code, out, err = run("-i", write(tmp_path, files))
+    assert code == 2 and out == ""
+    assert err.startswith(expected), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_inventory_is_bad_input(tmp_path):
+    code, _, err = run("-i", str(tmp_path / "nope"))
+    assert code == 2 and err == f"preflight: -i: inventory '{tmp_path / 'nope'}' does not exist\n"
+
+
+def test_unexpected_errors_are_one_line_without_traceback(monkeypatch):
+    def boom(plans):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr("dlrig.report.build_report", boom)
+    code, out, err = run()
+    assert code == 2 and out == ""
+    assert err.startswith("preflight: unexpected error (RuntimeError: kaboom)") and err.count("\n") == 1
+
+
+def test_script_runs_as_a_program_with_exit_codes_and_no_traceback(tmp_path):
+    script = str(ROOT / "scripts" / "preflight.py")
+    ok = subprocess.run(
+        [sys.executable, script, "-i", YAML_DIR, "--limit", "deep-al", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["hosts"][0]["name"] == "deep-al"
+    bad = write(
+        tmp_path,
+        {"hosts.yml": "all:\n  hosts:\n    box1:\n      hardware: {gpus: [{model: RTX 2070, count: two}]}\n"},
+    )
+    failed = subprocess.run([sys.executable, script, "-i", bad], capture_output=True, text=True, check=False)
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert (
+        failed.stderr == "preflight: box1: hardware.gpus[0].count: expected a whole number >= 1, got 'two'\n"
+    )
+    fail = subprocess.run(
+        [sys.executable, script, "-i", YAML_DIR, "--limit", "four-2080"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fail.returncode == 1 and "Traceback" not in fail.stderr

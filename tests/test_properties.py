@@ -1,0 +1,187 @@
+"""Property-based: no generated host variables or inventory gives a traceback, only results or InputError."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dlrig.checks import PLAN_CHECKS, run_checks
+from dlrig.cli import main
+from dlrig.errors import InputError
+from dlrig.hardware import parse_host
+from dlrig.report import host_report
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(
+        ["two", "185", "-1", "1e3", "nan", "inf", "platinum", "80 PLUS Gold", "RTX 2070", "0x1f02", ""]
+    ),
+)
+junk = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+number = st.one_of(
+    st.integers(-5, 2000), st.floats(-5, 2000, allow_nan=False), st.sampled_from(["two", "8", None])
+)
+model = st.sampled_from(
+    [
+        "GeForce RTX 2070",
+        "RTX 2080",
+        "NVIDIA H200",
+        "Unknown GPU",
+        "AMD Ryzen Threadripper 1900X",
+        "Threadripper 3960X",
+        "Mystery CPU",
+        "",
+        "B200",
+    ]
+) | st.text(max_size=10)
+maybe = lambda s: st.one_of(s, junk)  # noqa: E731 - a tiny local combinator
+
+gpu = st.fixed_dictionaries(
+    {"model": maybe(model)},
+    optional={
+        "count": maybe(st.integers(-1, 9)),
+        "watts": maybe(number),
+        "vram_gb": maybe(number),
+        "power_limit_w": maybe(number),
+    },
+)
+hardware = st.fixed_dictionaries(
+    {},
+    optional={
+        "cpu": maybe(
+            st.fixed_dictionaries(
+                {"model": maybe(model)}, optional={"watts": number, "pcie_lanes": number, "pcie_gen": number}
+            )
+        ),
+        "motherboard": maybe(
+            st.fixed_dictionaries(
+                {
+                    "gpu_slots": maybe(st.lists(st.sampled_from([1, 2, 4, 8, 16, 3, "x16"]), max_size=8)),
+                    "watts": number,
+                }
+            )
+        ),
+        "memory": maybe(st.fixed_dictionaries({"gb": number, "watts": number})),
+        "cooler": maybe(st.fixed_dictionaries({"watts": number})),
+        "storage": maybe(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"interface": st.sampled_from(["nvme", "sata", "floppy"]), "watts": number},
+                    optional={"pcie_lanes": number, "via_chipset": maybe(st.booleans())},
+                ),
+                max_size=3,
+            )
+        ),
+        "other_pcie": maybe(
+            st.lists(st.fixed_dictionaries({"pcie_lanes": number, "watts": number}), max_size=2)
+        ),
+        "gpus": maybe(st.lists(gpu, max_size=4)),
+        "psu": maybe(
+            st.fixed_dictionaries(
+                {"watts": number},
+                optional={
+                    "efficiency": maybe(
+                        st.sampled_from(
+                            ["none", "white", "bronze", "silver", "gold", "platinum", "titanium", "diamond"]
+                        )
+                    )
+                },
+            )
+        ),
+    },
+)
+hostvars = st.fixed_dictionaries(
+    {},
+    optional={
+        "hardware": maybe(hardware),
+        "power": maybe(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "price_per_kwh": number,
+                    "currency": maybe(st.text(max_size=4)),
+                    "headroom_pct": number,
+                    "mains_v": st.sampled_from([115, 230, 5]),
+                },
+            )
+        ),
+        "os": maybe(
+            st.fixed_dictionaries(
+                {
+                    "distribution": st.sampled_from(["Ubuntu", "Debian", "Gentoo"]),
+                    "release": st.sampled_from(["18.04", "20.04", "22.04", "24.04", "12", "99"]),
+                }
+            )
+        ),
+        "stack": maybe(
+            st.dictionaries(
+                st.sampled_from(["cuda", "torch", "python", "driver"]), maybe(scalars), max_size=2
+            )
+        ),
+    },
+)
+
+
+@SETTINGS
+@given(hostvars)
+def test_plan_checks_return_results_or_raise_input_error(variables):
+    try:
+        plan = parse_host("prop", variables)
+    except InputError as exc:
+        assert str(exc).startswith("prop: ") and "\n" not in str(exc)
+        return
+    results = [check(plan) for check in PLAN_CHECKS.values()] if plan.hardware else []
+    for result in results:
+        assert result.status in ("ok", "warn", "fail") and result.message
+    json.dumps(host_report(plan, results))  # the report is always JSON-serialisable
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True), hostvars, min_size=1, max_size=3)
+)
+def test_generated_inventories_never_produce_a_traceback(host_map):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hosts.yml"
+        path.write_text(yaml.safe_dump({"all": {"hosts": host_map}}, allow_unicode=True))
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["-i", str(path), "--format", "json"], stdout=out, stderr=err)
+    assert "Traceback" not in err.getvalue()
+    assert "unexpected error" not in err.getvalue(), err.getvalue()
+    if code == 2:
+        assert out.getvalue() == "" and err.getvalue().count("\n") == 1
+    else:
+        assert code in (0, 1) and len(json.loads(out.getvalue())["hosts"]) == len(host_map)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(max_size=80))
+def test_arbitrary_inventory_text_never_produces_a_traceback(text):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hosts.yml"
+        path.write_text(text)
+        err = io.StringIO()
+        code = main(["-i", str(path), "--format", "json"], stdout=io.StringIO(), stderr=err)
+    assert code in (0, 1, 2)
+    assert "Traceback" not in err.getvalue() and "unexpected error" not in err.getvalue(), err.getvalue()
+
+
+def test_run_checks_on_a_plain_plan_includes_every_plan_check():
+    plan = parse_host("h", {"hardware": {}})
+    assert [r.id for r in run_checks(plan)][: len(PLAN_CHECKS)] == list(PLAN_CHECKS)
