@@ -247,3 +247,34 @@ def test_script_runs_as_a_program_with_exit_codes_and_no_traceback(tmp_path):
         check=False,
     )
     assert fail.returncode == 1 and "Traceback" not in fail.stderr
+
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def _lacks_ansible(python: Path) -> bool:
+    if not python.exists():
+        return False
+    probe = subprocess.run([str(python), "-I", "-c", "import ansible"], capture_output=True, check=False)
+    return probe.returncode != 0
+
+
+@pytest.mark.skipif(not _lacks_ansible(SYSTEM_PYTHON), reason="needs a system python3 without Ansible")
+def test_script_reexecs_into_the_venv_or_prints_a_hint(tmp_path):
+    script = str(ROOT / "scripts" / "preflight.py")
+    # With the project's .venv next to it: re-exec there and produce the real report.
+    reexec = subprocess.run(
+        [str(SYSTEM_PYTHON), "-I", script, "--limit", "deep-al", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert reexec.returncode in (0, 1), reexec.stderr
+    assert json.loads(reexec.stdout)["hosts"][0]["name"] == "deep-al"
+    # A copy without a .venv: one line telling the user what to run.
+    (tmp_path / "scripts").mkdir()
+    copy = tmp_path / "scripts" / "preflight.py"
+    copy.write_text(Path(script).read_text())
+    hint = subprocess.run([str(SYSTEM_PYTHON), "-I", str(copy)], capture_output=True, text=True, check=False)
+    assert hint.returncode == 2 and hint.stdout == ""
+    assert hint.stderr.count("\n") == 1 and "bin/dlrig preflight" in hint.stderr

@@ -35,6 +35,15 @@ PYTHON = {
     "deb12": ("3.11", "system"),
 }
 
+# release -> (tensorflow, keras): Keras 3.13+ needs Python 3.11, so 22.04's Python 3.10 gets 3.12.4.
+KERAS = {
+    "18.04": ("2.14.1", "2.14.0"),
+    "20.04": ("2.21.0", "3.15.1"),
+    "22.04": ("2.21.0", "3.12.4"),
+    "24.04": ("2.21.0", "3.15.1"),
+    "deb12": ("2.21.0", "3.15.1"),
+}
+
 _OLD = ("580", "12.9", "2.14.1", "cu126", "proprietary")  # Pascal/Volta on 22.04+: their last driver
 _NEW = ("595", "13.2", "2.14.1", "cu132", "open")
 _BIONIC = ("530", "12.1", "2.5.1", "cu121", "proprietary")
@@ -82,6 +91,7 @@ def test_release_by_gpu_generation(rel, gpu):
     assert (v["driver"], v["cuda"], v["torch"], v["torch_cuda_variant"], v["driver_flavour"]) == expected
     assert (v["python"], res.python_source) == PYTHON[rel]
     assert v["fastai"] == "2.8.12"
+    assert (v["tensorflow"], v["keras"]) == KERAS[rel]
     assert all(v[key] for key in VERSION_KEYS)
 
 
@@ -190,6 +200,20 @@ def test_a_tensorflow_pin_brings_keras_2():
     assert (res.versions["tensorflow"], res.versions["keras"]) == ("2.15.1", "2.15.0")
 
 
+def test_a_keras_pin_moves_to_a_python_that_can_run_it():
+    res = _resolve("22.04", [GPUS["RTX 2070"]], {"keras": "3.15.1"})
+    assert res.ok
+    v = res.versions
+    assert (v["keras"], v["python"], res.python_source) == ("3.15.1", "3.12", "standalone")
+    assert any("keras 3.15.1 (pinned): it needs Python ≥ 3.11, not 3.10" in n for n in res.notes), res.notes
+
+
+def test_an_old_keras_pin_chooses_an_older_tensorflow():
+    res = _resolve("22.04", [GPUS["RTX 2070"]], {"keras": "3.5"})
+    assert res.ok
+    assert (res.versions["tensorflow"], res.versions["keras"]) == ("2.19.1", "3.5")
+
+
 def test_python_36_pin_on_bionic_uses_the_system_python():
     res = _resolve("18.04", [GPUS["RTX 2070"]], {"python": "3.6"})
     assert res.ok
@@ -225,6 +249,10 @@ def test_python_36_pin_on_bionic_uses_the_system_python():
         ("22.04", "RTX 2070", {"tensorflow": "2.21", "keras": "2.15"},
          ["keras 2.15 (pinned)", "Keras 3"]),
         ("22.04", "RTX 2070", {"torch": "9.9"}, ["torch 9.9 (pinned): unknown release"]),
+        ("22.04", "RTX 2070", {"keras": "3.15.1", "python": "3.10"},
+         ["keras 3.15.1 (pinned)", "Python ≥ 3.11"]),
+        ("22.04", "RTX 2070", {"keras": "3.5", "tensorflow": "2.21"},
+         ["keras 3.5 (pinned)", "requires keras ≥ 3.12.0"]),
         ("24.04", "RTX 2070", {"cudnn": "8.9"}, ["cudnn 8.9 (pinned)"]),
     ],
     ids=lambda v: str(v),

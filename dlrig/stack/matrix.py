@@ -165,6 +165,7 @@ class TensorflowRelease:
     glibc_min: str
     min_compute_capability: str
     keras: str  # "tf.keras" (Keras 2 bundled) or "3"
+    keras_min: str | None  # the lowest Keras 3 this TensorFlow requires
     source: str
     verified: bool
 
@@ -173,7 +174,6 @@ class TensorflowRelease:
 class KerasRelease:
     version: str
     python_min: str
-    tensorflow_min: str
     source: str
     verified: bool
 
@@ -396,18 +396,21 @@ def parse_matrix(raw: Any) -> Matrix:
         keras = _text(row, "keras", where)
         if keras not in ("tf.keras", "3"):
             raise MatrixError(f"{where}.keras: expected 'tf.keras' or '3'")
+        if (keras == "3") != (row.get("keras_min") is not None):
+            raise MatrixError(f"{where}.keras_min: required with Keras 3, not allowed with tf.keras")
         tfs.append(TensorflowRelease(
             version=_version(row, "version", where), python=_range(_need(row, "python", where), where),
             cuda=_version(row, "cuda", where), cudnn=_version(row, "cudnn", where),
             glibc_min=_version(row, "glibc_min", where),
             min_compute_capability=_version(row, "min_compute_capability", where),
-            keras=keras, source=source, verified=verified))
+            keras=keras, keras_min=_version(row, "keras_min", where, optional=True),
+            source=source, verified=verified))
     kerases = []
     for where, row in _rows(raw, "keras_releases"):
         source, verified = _source(row, where)
         kerases.append(KerasRelease(
             version=_version(row, "version", where), python_min=_version(row, "python_min", where),
-            tensorflow_min=_version(row, "tensorflow_min", where), source=source, verified=verified))
+            source=source, verified=verified))
     matrix = Matrix(
         os_releases=tuple(oses), architectures=tuple(archs), cc_first_cuda=cc_first,
         cuda_releases=tuple(sorted(cudas, key=lambda c: vkey(c.version))),

@@ -571,16 +571,23 @@ def _keras_for(m: Matrix, tf: TensorflowRelease, python: str, pin: str | None) -
             return bundled, ""
         return None, (f"keras {pin} (pinned): TensorFlow {tf.version} bundles Keras 2 (keras {bundled}); "
                       f"Keras 3 needs TensorFlow ≥ 2.16")
+    floor = vkey(tf.keras_min or "3")
     if pin is not None:
-        if vkey(pin)[0] == 3:
-            return pin, ""
-        return None, (f"keras {pin} (pinned): TensorFlow {tf.version} ships Keras 3; for Keras 2 use the "
-                      f"tf_keras package with TF_USE_LEGACY_KERAS=1, or pin tensorflow < 2.16")
+        if vkey(pin)[0] != 3:
+            return None, (f"keras {pin} (pinned): TensorFlow {tf.version} ships Keras 3; for Keras 2 use the "
+                          f"tf_keras package with TF_USE_LEGACY_KERAS=1, or pin tensorflow < 2.16")
+        if vkey(pin) < floor[: len(vkey(pin))]:
+            return None, f"keras {pin} (pinned): TensorFlow {tf.version} requires keras ≥ {tf.keras_min}"
+        governing = [k for k in m.keras_releases if vkey(k.version) <= vkey(pin)]
+        if governing and vkey(minor(python)) < vkey(governing[-1].python_min):
+            return None, (f"keras {pin} (pinned): it needs Python ≥ {governing[-1].python_min}, "
+                          f"not {minor(python)}")
+        return pin, ""
     fits = [k for k in m.keras_releases
-            if vkey(minor(python)) >= vkey(k.python_min) and vkey(tf.version) >= vkey(k.tensorflow_min)]
+            if vkey(minor(python)) >= vkey(k.python_min) and vkey(k.version) >= floor]
     if fits:
         return fits[-1].version, ""
-    return None, f"no Keras 3 release supports Python {minor(python)}"
+    return None, f"no Keras ≥ {tf.keras_min} supports Python {minor(python)}"
 
 
 def _pick_tf(m: Matrix, python: str, os_spec: OsSpec, cuda: str, gpus: Sequence[_Gpu],
@@ -595,8 +602,9 @@ def _pick_tf(m: Matrix, python: str, os_spec: OsSpec, cuda: str, gpus: Sequence[
     for row in rows:
         if _tf_problems(row, python, os_spec, cuda, gpus):
             continue
-        keras, why_keras = _keras_for(m, row, python, pins.get("keras"))
+        keras, why = _keras_for(m, row, python, pins.get("keras"))
         if keras is None:
+            why_keras = why_keras or why  # the newest TensorFlow that fits explains it best
             continue
         version = pin if pin is not None and len(vkey(pin)) == 3 else row.version
         return (version, keras), []
@@ -685,9 +693,14 @@ def _notes(m: Matrix, os_spec: OsSpec, branch: int, cuda: str, gpus: Sequence[_G
     if capped and "cuda" not in pins:
         notes.append(f"CUDA {cuda} is the last toolkit for {', '.join(capped)}")
     if picked.source == "standalone":
-        why = ("the pinned version" if "python" in pins else
-               f"{os_spec.label}'s Python {os_spec.system_python} does not reach torch {picked.torch}, "
-               f"fastai {picked.fastai} and TensorFlow {picked.tensorflow}")
+        if "python" in pins:
+            why = "the pinned version"
+        else:
+            system, failed = _frameworks_for(m, os_spec.system_python, "system", os_spec, cuda, gpus, pins)
+            why = (f"{os_spec.label}'s Python {os_spec.system_python} does not reach torch {picked.torch}, "
+                   f"fastai {picked.fastai} and TensorFlow {picked.tensorflow}")
+            if system is None and failed and "(pinned)" in failed[0]:
+                why = f"with {os_spec.label}'s Python {os_spec.system_python}, {failed[0]}"
         notes.append(f"Python {picked.python} is a standalone CPython from {m.python_standalone.provider} "
                      f"(download URL a variable for mirrors): {why}")
     if "torch" not in pins:
@@ -700,6 +713,11 @@ def _notes(m: Matrix, os_spec: OsSpec, branch: int, cuda: str, gpus: Sequence[_G
             r, picked.python, os_spec, cuda, gpus))  # type: ignore[arg-type]
         if blocked:
             notes.append(f"TensorFlow stops at {picked.tensorflow} here; next release {blocked}")
+    newest_keras = m.keras_releases[-1] if m.keras_releases else None
+    if (newest_keras and vkey(picked.keras)[0] == 3 and "keras" not in pins
+            and vkey(picked.keras) < vkey(newest_keras.version)):
+        notes.append(f"Keras stops at {picked.keras} here; Keras {newest_keras.version} needs Python ≥ "
+                     f"{newest_keras.python_min}")
     if not gpus:
         notes.append(f"no GPUs declared: driver {branch} and CUDA {cuda} are the newest NVIDIA ships for "
                      f"{os_spec.label}, and torch keeps its CUDA build ({picked.variant}) so adding a GPU "

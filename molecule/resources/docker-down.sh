@@ -15,9 +15,11 @@ else
   dlrig_log "dockerd not running (no live pid in $pidf)"
 fi
 rm -f "$pidf" "$DLRIG_DOCKER_SOCK"
-# dockerd leaves the nsfs of its default network namespace (and, after a crash, other mounts) behind.
-if [ -d "$W/exec" ]; then
-  awk -v root="$W/exec" 'index($2, root) == 1 { print $2 }' /proc/self/mounts | sort -r |
-    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || dlrig_log "could not umount $m"; done
-fi
+# dockerd leaves the nsfs of its default network namespace under the exec root (and, after a crash,
+# overlay and bind mounts under the data root) behind: unmount everything below the work dir, deepest first.
+awk -v root="$W/" 'index($2, root) == 1 { print $2 }' /proc/self/mounts | sort -r |
+  while read -r m; do
+    dlrig_log "umount $m"
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || dlrig_log "could not umount $m"
+  done
 exit 0

@@ -16,5 +16,27 @@ DLRIG_IMAGE_SYSTEMD=${DLRIG_IMAGE_SYSTEMD:-local/dlrig-bookworm-systemd}
 export DLRIG_ROOT DLRIG_MOLECULE_WORK DLRIG_DOCKER_SOCK DLRIG_DOCKER_HOST DLRIG_MIRROR_PORT \
   DLRIG_MIRROR_DIR DLRIG_MIRROR_URL DLRIG_IMAGE DLRIG_IMAGE_SYSTEMD
 
+# Host folders bind-mounted read-only into the Molecule target (molecule/default/molecule.yml): the
+# local wheel folders pip's find-links / extra indexes name on these machines, and the host's extra CA
+# certificates. A folder this host lacks is replaced by an empty one, so the container still starts.
+dlrig_host_dir() {  # dlrig_host_dir DEFAULT: DEFAULT when it exists, else an empty folder under the work dir
+  if [ -d "$1" ]; then echo "$1"
+  else local e=$DLRIG_MOLECULE_WORK/empty/${1//\//_}; mkdir -p "$e" && echo "$e"; fi
+}
+DLRIG_WHEELS_DIR=${DLRIG_WHEELS_DIR:-$(dlrig_host_dir /opt/wheels)}
+DLRIG_PYPI_DIR=${DLRIG_PYPI_DIR:-$(dlrig_host_dir /opt/pypi)}
+DLRIG_PYPI_MORE_DIR=${DLRIG_PYPI_MORE_DIR:-$(dlrig_host_dir /opt/pypi-more)}
+DLRIG_HOST_CA_DIR=${DLRIG_HOST_CA_DIR:-$(dlrig_host_dir /usr/local/share/ca-certificates)}
+export DLRIG_WHEELS_DIR DLRIG_PYPI_DIR DLRIG_PYPI_MORE_DIR DLRIG_HOST_CA_DIR
+
+# The environment Molecule needs, as lines to eval (infra-up.sh prints them).
+dlrig_exports() {
+  local v
+  echo "export DOCKER_HOST=$DLRIG_DOCKER_HOST"
+  for v in DLRIG_WHEELS_DIR DLRIG_PYPI_DIR DLRIG_PYPI_MORE_DIR DLRIG_HOST_CA_DIR DLRIG_MIRROR_PORT; do
+    echo "export $v=${!v}"
+  done
+}
+
 dlrig_log() { printf '[dlrig-molecule] %s\n' "$*" >&2; }
 dlrig_die() { printf '[dlrig-molecule] ERROR: %s\n' "$*" >&2; exit 1; }

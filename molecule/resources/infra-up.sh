@@ -11,4 +11,4 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 eval "$("$HERE/docker-up.sh")"
 "$HERE/build-images.sh"
 "$HERE/mirror-up.sh"
-echo "export DOCKER_HOST=$DLRIG_DOCKER_HOST"
+dlrig_exports
