@@ -22,6 +22,7 @@ def run_module(args: dict[str, str], *extra: str) -> dict[str, Any]:
         os.environ,
         ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
         ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_CACHE_PLUGIN="memory",  # keep fixture facts out of the project's .cache/facts
         ANSIBLE_CALLBACKS_ENABLED="",
         ANSIBLE_NOCOLOR="1",
     )

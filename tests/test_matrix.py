@@ -167,3 +167,15 @@ def test_standalone_python_runs_on_every_release(m):
     for o in m.os_releases:
         assert vkey(o.glibc) >= vkey(m.python_standalone.glibc_min)
     assert m.python_standalone.preferred in m.python_standalone.versions
+
+
+def test_wheel_facts_read_from_pypi(m):
+    tf = {t.version: t for t in m.tensorflow_releases}
+    newest = tf["2.21.0"]
+    assert (newest.glibc_min, newest.python, newest.keras_min) == ("2.27", ("3.10", "3.13"), "3.12.0")
+    assert tf["2.20.0"].python == ("3.9", "3.13")
+    floors = [vkey(k.python_min) for k in m.keras_releases]
+    assert floors == sorted(floors)
+    assert m.keras_releases[-1].python_min == "3.11"
+    for t in m.tensorflow_releases:
+        assert (t.keras_min is None) == (t.keras == "tf.keras"), t.version

@@ -43,14 +43,21 @@ def _hardware(count: int, ram_gb: int = 16) -> dict:
     return hardware
 
 
-def _fake_env(tmp_path: Path, name: str, versions: dict) -> str:
-    """An 'interpreter' that prints the versions the playbook asks an environment for."""
+def _fake_env(tmp_path: Path, name: str, versions: dict, nccl: dict | None = None) -> str:
+    """An 'interpreter' of a framework environment: prints the versions the playbook asks for (``-c``),
+    or, run on the NCCL probe, the probe's JSON line."""
     data = tmp_path / f"{name}.json"
     data.write_text(json.dumps(versions))
+    probe = tmp_path / f"{name}-nccl.json"
+    probe.write_text(json.dumps(nccl or {"ok": False, "error": "no NCCL double given"}))
     script = tmp_path / f"{name}-python"
-    script.write_text(f"#!/bin/sh\ncat '{data}'\n")
+    script.write_text(f"#!/bin/sh\nif [ \"$1\" = -c ]; then cat '{data}'; else cat '{probe}'; fi\n")
     script.chmod(0o755)
     return str(script)
+
+
+NCCL_OK = {"ok": True, "world_size": 2, "bytes": 67108864, "algbw_gbps": 9.61, "busbw_gbps": 9.61,
+           "nccl_version": "2.21.5", "error": None}
 
 
 def _nvidia_smi(tmp_path: Path, fixture: str, driver: str | None) -> str:
@@ -153,7 +160,7 @@ def test_second_rtx_2070_keeps_the_driver_and_the_fitting_environment(tmp_path):
             "torchvision": stack["torchvision"], "fastai": stack["fastai"]}
     old_tf = {"python": stack["python"] + ".2", "tensorflow": "2.0.0", "keras": stack["keras"]}
     inventory = _inventory(tmp_path, 2, "two-gpus", {
-        "pytorch_env_python": _fake_env(tmp_path, "pytorch", fits),
+        "pytorch_env_python": _fake_env(tmp_path, "pytorch", fits, NCCL_OK),
         "tensorflow_env_python": _fake_env(tmp_path, "tensorflow", old_tf),
     }, driver=driver)
     rc, doc = _run(inventory, tmp_path)
@@ -177,6 +184,8 @@ def test_second_rtx_2070_keeps_the_driver_and_the_fitting_environment(tmp_path):
     assert "pytorch left alone" in text
     assert f"tensorflow rebuilt (tensorflow 2.0.0 -> {stack['tensorflow']})" in text
     assert "Verification: every GPU ok" in text
+    assert "NCCL all-reduce across 2 GPUs: ok, bus bandwidth 9.61 GB/s (NCCL 2.21.5)" in text
+    assert summary["nccl"]["ok"] is True
     printed = results["Summary — what the GPU upgrade changed and why"]["msg"]
     assert printed == summary["lines"]
     # Nothing in the upgrade's own tasks reports a change: changes come only from the roles.
@@ -204,3 +213,20 @@ def test_check_mode_runs_through(tmp_path):
     assert summary["gpus"] == {"declared": 1, "present": 1}
     # no environment answers here: both count as changed (never built), so both roles would run
     assert all(changes for changes in summary["envs"].values())
+
+
+def test_a_failing_nccl_all_reduce_stops_the_run(tmp_path):
+    driver = _newest_driver(2)
+    broken = {"ok": False, "world_size": 2, "error": "NCCL error: unhandled system error"}
+    inventory = _inventory(tmp_path, 2, "two-gpus", {
+        "pytorch_env_python": _fake_env(tmp_path, "pytorch", {"python": "3.11.2"}, broken),
+    }, driver=driver)
+    rc, doc = _run(inventory, tmp_path, "--skip-tags", "envs")
+    results = _results(doc)
+    assert rc != 0
+    stop = results["Stop when the GPUs cannot all-reduce over NCCL"]
+    assert stop["failed"] is True
+    assert "The NCCL all-reduce across 2 GPUs failed: NCCL error: unhandled system error" in stop["msg"]
+    # the environments were left out by tag: nothing read, nothing rebuilt
+    assert "Read the package versions of each framework environment" not in results
+    assert not _ran(results, "pytorch_env")

@@ -21,39 +21,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from dlrig.errors import InputError
+from dlrig.stack.frameworks import (
+    Frameworks,
+    Gpu,
+    GpuTarget,
+    frameworks_for,
+    matches,
+    pick_frameworks,
+    tf_problems,
+    torch_problems,
+    unique_gpus,
+)
 from dlrig.stack.matrix import (
     Architecture,
     CudaRelease,
     CudnnRelease,
-    FastaiRelease,
     Matrix,
     OsSpec,
-    TensorflowRelease,
-    TorchRelease,
-    Version,
-    cuda_variant,
     load_matrix,
     minor,
     variant_cuda,
     vkey,
 )
 
+__all__ = ["VERSION_KEYS", "GpuTarget", "Resolution", "find_os", "resolve", "supported_os_labels"]
+
 VERSION_KEYS: tuple[str, ...] = (
     "driver", "driver_flavour", "cuda", "cudnn", "python", "torch", "torchvision",
     "torch_cuda_variant", "fastai", "tensorflow", "keras",
 )
-_VERSION_PINS = ("driver", "cuda", "cudnn", "python", "torch", "torchvision", "fastai", "tensorflow", "keras")
-
-
-@dataclass(frozen=True)
-class GpuTarget:
-    """One GPU as the resolver needs it: a name for messages, its architecture and compute capability."""
-
-    name: str
-    arch: str
-    compute_capability: str
 
 
 @dataclass
@@ -66,33 +65,6 @@ class Resolution:
     python_source: str | None  # "system" | "standalone"
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Gpu:
-    target: GpuTarget
-    arch: Architecture
-    cc: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.target.name} ({self.arch.name}, sm_{self.cc.replace('.', '')})"
-
-
-@dataclass(frozen=True)
-class _Frameworks:
-    python: str
-    source: str
-    torch: str
-    torchvision: str
-    variant: str
-    fastai: str
-    tensorflow: str
-    keras: str
-
-    @property
-    def score(self) -> tuple[Version, Version, Version]:
-        return vkey(self.torch), vkey(self.fastai), vkey(self.tensorflow)
 
 
 # ---- public entry point -------------------------------------------------------------------------------
@@ -137,7 +109,7 @@ def resolve(
             if cudnn is None:
                 later_reasons = later_reasons or [why_cudnn]
                 continue
-            picked, why_fw = _pick_frameworks(m, os_spec, cuda.version, known, clean)
+            picked, why_fw = pick_frameworks(m, os_spec, cuda.version, known, clean)
             if picked is None:
                 # The newest driver/CUDA pair that got this far explains the failure best.
                 later_reasons = why_fw if not later_reasons or "cuDNN" in later_reasons[0] else later_reasons
@@ -210,19 +182,11 @@ def _clean_pins(pins: Mapping[str, str], host: str | None) -> dict[str, str]:
     return clean
 
 
-def _matches(pin: str | None, version: str) -> bool:
-    """A pin matches a version when it equals it or is a prefix of it ("2.1" matches "2.1.2")."""
-    if pin is None:
-        return True
-    p, v = vkey(pin), vkey(version)
-    return v[: len(p)] == p
-
-
 # ---- GPUs and the driver ---------------------------------------------------------------------------
 
 
-def _map_gpus(m: Matrix, gpus: Sequence[GpuTarget]) -> tuple[list[_Gpu], list[str]]:
-    known: list[_Gpu] = []
+def _map_gpus(m: Matrix, gpus: Sequence[GpuTarget]) -> tuple[list[Gpu], list[str]]:
+    known: list[Gpu] = []
     problems: list[str] = []
     for gpu in gpus:
         cc = str(gpu.compute_capability or "").strip()
@@ -233,20 +197,13 @@ def _map_gpus(m: Matrix, gpus: Sequence[GpuTarget]) -> tuple[list[_Gpu], list[st
             problems.append(f"{gpu.name}: unknown architecture {gpu.arch!r} (compute capability "
                             f"{cc or '?'}); the version matrix knows {names}")
             continue
-        known.append(_Gpu(gpu, arch, cc or arch.compute_capabilities[0]))
+        known.append(Gpu(gpu, arch, cc or arch.compute_capabilities[0]))
     return known, problems
 
 
-def _unique_gpus(gpus: Sequence[_Gpu]) -> list[_Gpu]:
-    seen: dict[str, _Gpu] = {}
-    for gpu in gpus:
-        seen.setdefault(gpu.label, gpu)
-    return list(seen.values())
-
-
-def _flavour_conflicts(gpus: Sequence[_Gpu], pinned: str | None) -> list[str]:
-    need_open = _unique_gpus([g for g in gpus if g.arch.open_modules == "required"])
-    no_open = _unique_gpus([g for g in gpus if g.arch.open_modules == "none"])
+def _flavour_conflicts(gpus: Sequence[Gpu], pinned: str | None) -> list[str]:
+    need_open = unique_gpus([g for g in gpus if g.arch.open_modules == "required"])
+    no_open = unique_gpus([g for g in gpus if g.arch.open_modules == "none"])
     if need_open and no_open:
         return [f"{', '.join(g.label for g in need_open)} works only with the open kernel modules, which do "
                 f"not support {', '.join(g.label for g in no_open)}; one driver cannot serve both: put them "
@@ -260,7 +217,7 @@ def _flavour_conflicts(gpus: Sequence[_Gpu], pinned: str | None) -> list[str]:
     return []
 
 
-def _flavour(branch: int, gpus: Sequence[_Gpu], pinned: str | None) -> str:
+def _flavour(branch: int, gpus: Sequence[Gpu], pinned: str | None) -> str:
     if pinned:
         return pinned
     if any(g.arch.open_modules == "required" for g in gpus):
@@ -279,7 +236,7 @@ def _os_branches(m: Matrix, os_spec: OsSpec) -> list[int]:
 
 
 def _driver_candidates(
-    m: Matrix, os_spec: OsSpec, gpus: Sequence[_Gpu], pin: str | None
+    m: Matrix, os_spec: OsSpec, gpus: Sequence[Gpu], pin: str | None
 ) -> tuple[list[int], list[str]]:
     packaged = _os_branches(m, os_spec)
     if pin is not None:
@@ -290,7 +247,7 @@ def _driver_candidates(
         if branch not in packaged:
             return [], [f"driver {pin} (pinned): NVIDIA does not package branch {branch} for "
                         f"{os_spec.label}; packaged there: {_span(packaged)}"]
-        bad = [g for g in _unique_gpus(gpus) if not _supports(branch, g.arch)]
+        bad = [g for g in unique_gpus(gpus) if not _supports(branch, g.arch)]
         if bad:
             return [], [f"driver {pin} (pinned): {g.label} needs {_driver_need(g.arch)}" for g in bad]
         return [branch], []
@@ -300,7 +257,7 @@ def _driver_candidates(
     return [], _hardware_problems(m, os_spec, gpus)
 
 
-def _serving_branches(m: Matrix, os_spec: OsSpec, gpus: Sequence[_Gpu]) -> list[int]:
+def _serving_branches(m: Matrix, os_spec: OsSpec, gpus: Sequence[Gpu]) -> list[int]:
     return [b for b in _os_branches(m, os_spec) if all(_supports(b, g.arch) for g in gpus)]
 
 
@@ -317,12 +274,12 @@ def _span(branches: Sequence[int]) -> str:
     return str(ordered[0]) if len(ordered) == 1 else f"{ordered[0]}–{ordered[-1]}"
 
 
-def _hardware_problems(m: Matrix, os_spec: OsSpec, gpus: Sequence[_Gpu]) -> list[str]:
+def _hardware_problems(m: Matrix, os_spec: OsSpec, gpus: Sequence[Gpu]) -> list[str]:
     """Why no packaged driver serves these GPUs on this release, card by card, with where it works."""
     packaged = _os_branches(m, os_spec)
     top_branch = packaged[0] if packaged else 0
     problems = []
-    for gpu in _unique_gpus(gpus):
+    for gpu in unique_gpus(gpus):
         arch = gpu.arch
         if any(_supports(b, arch) for b in packaged):
             continue
@@ -340,7 +297,7 @@ def _hardware_problems(m: Matrix, os_spec: OsSpec, gpus: Sequence[_Gpu]) -> list
         problems.append(f"{gpu.label} needs driver ≥ {arch.first_driver}{open_text} and CUDA ≥ {first_cuda}; "
                         f"{shipped} for {os_spec.label}{where}")
     if not problems:
-        labels = ", ".join(g.label for g in _unique_gpus(gpus))
+        labels = ", ".join(g.label for g in unique_gpus(gpus))
         problems.append(f"no driver branch NVIDIA packages for {os_spec.label} supports all of {labels}; "
                         f"packaged there: {_span(packaged)}")
     return problems
@@ -364,7 +321,7 @@ def _where_it_works(m: Matrix, gpus: Sequence[GpuTarget]) -> str:
 # ---- CUDA and cuDNN ---------------------------------------------------------------------------------
 
 
-def _cuda_ok_for(m: Matrix, cuda: str, gpu: _Gpu) -> bool:
+def _cuda_ok_for(m: Matrix, cuda: str, gpu: Gpu) -> bool:
     v = vkey(cuda)
     if v < vkey(m.first_cuda_for(gpu.arch, gpu.cc)):
         return False
@@ -377,16 +334,16 @@ def _in_os(os_spec: OsSpec, cuda: str) -> bool:
 
 
 def _cuda_candidates(
-    m: Matrix, os_spec: OsSpec, branch: int, gpus: Sequence[_Gpu], pin: str | None
+    m: Matrix, os_spec: OsSpec, branch: int, gpus: Sequence[Gpu], pin: str | None
 ) -> tuple[list[CudaRelease], list[str]]:
     found = [
         c for c in reversed(m.cuda_releases)
-        if c.branch <= branch and _in_os(os_spec, c.version) and _matches(pin, c.version)
+        if c.branch <= branch and _in_os(os_spec, c.version) and matches(pin, c.version)
         and all(_cuda_ok_for(m, c.version, g) for g in gpus)
     ]
     if found or pin is None:
         return found, [] if found else [f"driver {branch}: no CUDA toolkit on {os_spec.label} fits every GPU"]
-    rows = [c for c in m.cuda_releases if _matches(pin, c.version)]
+    rows = [c for c in m.cuda_releases if matches(pin, c.version)]
     if not rows:
         known = ", ".join(c.version for c in m.cuda_releases)
         return [], [f"cuda {pin} (pinned): unknown CUDA release; the matrix knows {known}"]
@@ -417,7 +374,7 @@ def _pick_cudnn(
         and (c.cuda_max is None or v <= vkey(c.cuda_max))
     ]
     if pin is not None:
-        fits = [c for c in fits if _matches(c.series, pin) or _matches(pin, c.series)]
+        fits = [c for c in fits if matches(c.series, pin) or matches(pin, c.series)]
     if fits:
         return max(fits, key=lambda c: vkey(c.series)), ""
     if pin is not None:
@@ -426,269 +383,36 @@ def _pick_cudnn(
     return None, f"no cuDNN packaged for CUDA {cuda.version} on {os_spec.label}"
 
 
-# ---- Python and the frameworks ---------------------------------------------------------------------
-
-
-def _pythons(m: Matrix, os_spec: OsSpec, pin: str | None) -> tuple[list[tuple[str, str]], list[str]]:
-    standalone = m.python_standalone
-    usable = [v for v in standalone.versions if vkey(os_spec.glibc) >= vkey(standalone.glibc_min)]
-    if pin is None:
-        return [(os_spec.system_python, "system")] + [(v, "standalone") for v in usable], []
-    if _matches(pin, os_spec.system_python) or _matches(os_spec.system_python, pin):
-        return [(os_spec.system_python, "system")], []
-    chosen = [v for v in usable if _matches(pin, v) or _matches(v, pin)]
-    if chosen:
-        return [(chosen[-1], "standalone")], []
-    return [], [f"python {pin} (pinned): {os_spec.label} has Python {os_spec.system_python} and "
-                f"{standalone.provider} ships {', '.join(usable)}"]
-
-
-def _in_range(python: str, bounds: tuple[str, str]) -> bool:
-    v = vkey(minor(python))
-    return vkey(bounds[0]) <= v <= vkey(bounds[1])
-
-
-def _torch_variants(m: Matrix, row: TorchRelease, cuda: str, gpus: Sequence[_Gpu],
-                    pin: str | None) -> list[str]:
-    limit = vkey(cuda)
-    out = []
-    for variant in row.variants:
-        vc = variant_cuda(variant)
-        if vc is None or vc > limit or (pin is not None and variant != pin):
-            continue
-        archs = m.torch_archs(row.version, variant)
-        if all(g.arch.name in archs for g in gpus):
-            out.append(variant)
-    if pin == "cpu":
-        out.append("cpu")
-    return sorted(out, key=lambda v: variant_cuda(v) or (0,))
-
-
-def _torch_problems(m: Matrix, row: TorchRelease, python: str, os_spec: OsSpec, cuda: str,
-                    gpus: Sequence[_Gpu], variant_pin: str | None) -> list[str]:
-    """Why a torch release does not fit (empty when it does)."""
-    why = []
-    if vkey(os_spec.glibc) < vkey(row.glibc_min):
-        why.append(f"its wheels need glibc ≥ {row.glibc_min} (manylinux_{row.glibc_min.replace('.', '_')}); "
-                   f"{os_spec.label} has glibc {os_spec.glibc}")
-    if not _in_range(python, row.python):
-        why.append(f"it supports Python {row.python[0]}–{row.python[1]}, not {minor(python)}")
-    if not _torch_variants(m, row, cuda, gpus, variant_pin):
-        builds = ", ".join(row.variants)
-        fitting = [v for v in row.variants if (variant_cuda(v) or (0,)) <= vkey(cuda)]
-        if not fitting:
-            why.append(f"it has no CUDA build ≤ {cuda} (it ships {builds})")
-        else:
-            cards = [g.label for g in _unique_gpus(gpus)
-                     if not any(g.arch.name in m.torch_archs(row.version, v) for v in fitting)]
-            target = ", ".join(cards) if cards else "these GPUs together"
-            pinned = f" {variant_pin}" if variant_pin else ""
-            why.append(f"none of its{pinned} CUDA builds ≤ {cuda} ({', '.join(fitting)}) has kernels "
-                       f"for {target}")
-    return why
-
-
-def _torch_patch(row: TorchRelease, pins: Mapping[str, str]) -> str | None:
-    """The torch patch release of a row that satisfies the torch and torchvision pins (newest first)."""
-    for patch in sorted(row.patches, key=vkey, reverse=True):
-        if _matches(pins.get("torch"), patch) and _matches(pins.get("torchvision"), row.patches[patch]):
-            return patch
-    return None
-
-
-def _torch_options(m: Matrix, python: str, os_spec: OsSpec, cuda: str, gpus: Sequence[_Gpu],
-                   pins: Mapping[str, str]) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """Every torch release that fits, newest first, as (torch, torchvision, CUDA variant)."""
-    pin, vision_pin = pins.get("torch"), pins.get("torchvision")
-    rows = [r for r in reversed(m.torch_releases) if _torch_patch(r, pins) is not None]
-    if not rows:
-        if pin is not None and vision_pin is not None:
-            pairs = [f"torch {p} pairs with torchvision {v}" for r in m.torch_releases
-                     for p, v in r.patches.items() if _matches(pin, p)]
-            if pairs:
-                return [], [f"torchvision {vision_pin} (pinned): {'; '.join(pairs)}"]
-        what = f"torch {pin}" if pin is not None else f"torchvision {vision_pin}"
-        known = ", ".join(r.version for r in m.torch_releases)
-        return [], [f"{what} (pinned): unknown release; the matrix knows torch {known}"]
-    options = []
-    for row in rows:
-        if _torch_problems(m, row, python, os_spec, cuda, gpus, pins.get("torch_cuda_variant")):
-            continue
-        variants = _torch_variants(m, row, cuda, gpus, pins.get("torch_cuda_variant"))
-        patch = _torch_patch(row, pins) or row.version
-        options.append((patch, row.patches[patch], variants[-1]))
-    if options:
-        return options, []
-    if pin is not None or vision_pin is not None:
-        why = _torch_problems(m, rows[0], python, os_spec, cuda, gpus, pins.get("torch_cuda_variant"))
-        what = f"torch {pin}" if pin is not None else f"torchvision {vision_pin}"
-        return [], [f"{what} (pinned): {w}" for w in why]
-    return [], [f"no torch release fits Python {minor(python)} with CUDA ≤ {cuda} on {os_spec.label}"]
-
-
-def _fastai_fits(row: FastaiRelease, python: str, torch: str) -> bool:
-    t = vkey(minor(torch))
-    return (vkey(minor(python)) >= vkey(row.python_min)
-            and vkey(row.torch_min) <= t < vkey(row.torch_below))
-
-
-def _pick_fastai(m: Matrix, python: str, torch: str, pin: str | None) -> tuple[str | None, list[str]]:
-    if pin is not None:
-        governing = [r for r in m.fastai_releases if vkey(r.version) <= vkey(pin)]
-        if not governing:
-            return None, [f"fastai {pin} (pinned): older than any release the matrix knows"]
-        row = governing[-1]
-        if _fastai_fits(row, python, torch):
-            return pin, []
-        return None, [f"fastai {pin} (pinned): it needs Python ≥ {row.python_min} and torch ≥ "
-                      f"{row.torch_min}, < {row.torch_below} (resolved: Python {minor(python)}, "
-                      f"torch {torch})"]
-    for row in reversed(m.fastai_releases):
-        if _fastai_fits(row, python, torch):
-            return row.version, []
-    return None, [f"no fastai release accepts torch {torch} on Python {minor(python)}"]
-
-
-def _tf_problems(row: TensorflowRelease, python: str, os_spec: OsSpec, cuda: str,
-                 gpus: Sequence[_Gpu]) -> list[str]:
-    why = []
-    if not _in_range(python, row.python):
-        why.append(f"it supports Python {row.python[0]}–{row.python[1]}, not {minor(python)}")
-    if vkey(os_spec.glibc) < vkey(row.glibc_min):
-        why.append(f"its wheels need glibc ≥ {row.glibc_min}; {os_spec.label} has {os_spec.glibc}")
-    if vkey(row.cuda) > vkey(cuda):
-        why.append(f"it is built for CUDA {row.cuda}, newer than the CUDA {cuda} here")
-    old = [g.label for g in _unique_gpus(gpus) if vkey(g.cc) < vkey(row.min_compute_capability)]
-    if old:
-        why.append(f"it needs compute capability ≥ {row.min_compute_capability} ({', '.join(old)})")
-    return why
-
-
-def _keras_for(m: Matrix, tf: TensorflowRelease, python: str, pin: str | None) -> tuple[str | None, str]:
-    if tf.keras == "tf.keras":
-        bundled = f"{minor(tf.version)}.0"
-        if pin is None or _matches(pin, bundled):
-            return bundled, ""
-        return None, (f"keras {pin} (pinned): TensorFlow {tf.version} bundles Keras 2 (keras {bundled}); "
-                      f"Keras 3 needs TensorFlow ≥ 2.16")
-    floor = vkey(tf.keras_min or "3")
-    if pin is not None:
-        if vkey(pin)[0] != 3:
-            return None, (f"keras {pin} (pinned): TensorFlow {tf.version} ships Keras 3; for Keras 2 use the "
-                          f"tf_keras package with TF_USE_LEGACY_KERAS=1, or pin tensorflow < 2.16")
-        if vkey(pin) < floor[: len(vkey(pin))]:
-            return None, f"keras {pin} (pinned): TensorFlow {tf.version} requires keras ≥ {tf.keras_min}"
-        governing = [k for k in m.keras_releases if vkey(k.version) <= vkey(pin)]
-        if governing and vkey(minor(python)) < vkey(governing[-1].python_min):
-            return None, (f"keras {pin} (pinned): it needs Python ≥ {governing[-1].python_min}, "
-                          f"not {minor(python)}")
-        return pin, ""
-    fits = [k for k in m.keras_releases
-            if vkey(minor(python)) >= vkey(k.python_min) and vkey(k.version) >= floor]
-    if fits:
-        return fits[-1].version, ""
-    return None, f"no Keras ≥ {tf.keras_min} supports Python {minor(python)}"
-
-
-def _pick_tf(m: Matrix, python: str, os_spec: OsSpec, cuda: str, gpus: Sequence[_Gpu],
-             pins: Mapping[str, str]) -> tuple[tuple[str, str] | None, list[str]]:
-    pin = pins.get("tensorflow")
-    rows = [r for r in reversed(m.tensorflow_releases)
-            if pin is None or _matches(pin, r.version) or _matches(minor(pin), r.version)]
-    if pin is not None and not rows:
-        known = ", ".join(r.version for r in m.tensorflow_releases)
-        return None, [f"tensorflow {pin} (pinned): unknown release; the matrix knows {known}"]
-    why_keras = ""
-    for row in rows:
-        if _tf_problems(row, python, os_spec, cuda, gpus):
-            continue
-        keras, why = _keras_for(m, row, python, pins.get("keras"))
-        if keras is None:
-            why_keras = why_keras or why  # the newest TensorFlow that fits explains it best
-            continue
-        version = pin if pin is not None and len(vkey(pin)) == 3 else row.version
-        return (version, keras), []
-    if why_keras:
-        return None, [why_keras]
-    if pin is not None:
-        why = _tf_problems(rows[0], python, os_spec, cuda, gpus)
-        return None, [f"tensorflow {pin} (pinned): {w}" for w in why]
-    return None, [f"no TensorFlow release fits Python {minor(python)} with CUDA ≤ {cuda} on {os_spec.label}"]
-
-
-def _frameworks_for(m: Matrix, python: str, source: str, os_spec: OsSpec, cuda: str,
-                    gpus: Sequence[_Gpu], pins: Mapping[str, str]) -> tuple[_Frameworks | None, list[str]]:
-    options, why = _torch_options(m, python, os_spec, cuda, gpus, pins)
-    if not options:
-        return None, why
-    fastai_why: list[str] = []
-    for torch, vision, variant in options:  # the newest torch a (pinned) fastai accepts
-        fastai, why = _pick_fastai(m, python, torch, pins.get("fastai"))
-        if fastai is None:
-            fastai_why = fastai_why or why
-            continue
-        tf, why = _pick_tf(m, python, os_spec, cuda, gpus, pins)
-        if tf is None:
-            return None, why
-        return _Frameworks(python, source, torch, vision, variant, fastai, tf[0], tf[1]), []
-    return None, fastai_why
-
-
-def _pick_frameworks(m: Matrix, os_spec: OsSpec, cuda: str, gpus: Sequence[_Gpu],
-                     pins: Mapping[str, str]) -> tuple[_Frameworks | None, list[str]]:
-    pythons, why = _pythons(m, os_spec, pins.get("python"))
-    if not pythons:
-        return None, why
-    found: list[_Frameworks] = []
-    reasons: list[list[str]] = []
-    for python, source in pythons:
-        picked, why = _frameworks_for(m, python, source, os_spec, cuda, gpus, pins)
-        if picked is None:
-            reasons.append(why)
-        else:
-            found.append(picked)
-    if not found:
-        common = [r for r in reasons[0] if all(r in other for other in reasons[1:])]
-        preferred = next((r for (p, _), r in zip(pythons, reasons, strict=True)
-                          if p == m.python_standalone.preferred), reasons[0])
-        found_why = common or preferred
-        pin = pins.get("python")
-        if pin is not None:
-            found_why = [w if "(pinned)" in w else f"python {pin} (pinned): {w}" for w in found_why]
-        return None, found_why
-    best = max(f.score for f in found)
-    tied = [f for f in found if f.score == best]
-    for choice in (
-        lambda f: f.source == "system",
-        lambda f: f.python == m.python_standalone.preferred,
-    ):
-        match = [f for f in tied if choice(f)]
-        if match:
-            return match[0], []
-    return max(tied, key=lambda f: vkey(f.python)), []
-
-
 # ---- notes ------------------------------------------------------------------------------------------
 
 
-def _first_blocked(rows: Sequence[object], chosen: str, why: Callable[[object], list[str]]) -> str | None:
-    newer = [r for r in rows if vkey(getattr(r, "version")) > vkey(chosen)]  # noqa: B009
+class _Release(Protocol):
+    @property
+    def version(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Release)
+
+
+def _first_blocked(rows: Sequence[_R], chosen: str, why: Callable[[_R], list[str]]) -> str | None:
+    """``"2.6.0: <reason>"`` for the first release newer than the chosen one, or None."""
+    newer = [r for r in rows if vkey(r.version) > vkey(chosen)]
     if not newer:
         return None
     reasons = why(newer[0])
-    return f"{getattr(newer[0], 'version')}: {reasons[0]}" if reasons else None  # noqa: B009
+    return f"{newer[0].version}: {reasons[0]}" if reasons else None
 
 
-def _notes(m: Matrix, os_spec: OsSpec, branch: int, cuda: str, gpus: Sequence[_Gpu],
-           picked: _Frameworks, flavour: str, pins: Mapping[str, str]) -> list[str]:
+def _notes(m: Matrix, os_spec: OsSpec, branch: int, cuda: str, gpus: Sequence[Gpu],
+           picked: Frameworks, flavour: str, pins: Mapping[str, str]) -> list[str]:
     notes = []
     newest = _os_branches(m, os_spec)[0]
     if branch < newest and "driver" not in pins:
-        old = [g.label for g in _unique_gpus(gpus) if not _supports(newest, g.arch)]
+        old = [g.label for g in unique_gpus(gpus) if not _supports(newest, g.arch)]
         if old:
             notes.append(f"driver {branch} is the newest branch for {', '.join(old)}; NVIDIA's newer "
                          f"branches for {os_spec.label} (up to {newest}) no longer support it")
-    capped = [g.label for g in _unique_gpus(gpus)
+    capped = [g.label for g in unique_gpus(gpus)
               if g.arch.last_cuda is not None and vkey(cuda) == vkey(g.arch.last_cuda)]
     if capped and "cuda" not in pins:
         notes.append(f"CUDA {cuda} is the last toolkit for {', '.join(capped)}")
@@ -696,7 +420,7 @@ def _notes(m: Matrix, os_spec: OsSpec, branch: int, cuda: str, gpus: Sequence[_G
         if "python" in pins:
             why = "the pinned version"
         else:
-            system, failed = _frameworks_for(m, os_spec.system_python, "system", os_spec, cuda, gpus, pins)
+            system, failed = frameworks_for(m, os_spec.system_python, "system", os_spec, cuda, gpus, pins)
             why = (f"{os_spec.label}'s Python {os_spec.system_python} does not reach torch {picked.torch}, "
                    f"fastai {picked.fastai} and TensorFlow {picked.tensorflow}")
             if system is None and failed and "(pinned)" in failed[0]:
@@ -704,13 +428,13 @@ def _notes(m: Matrix, os_spec: OsSpec, branch: int, cuda: str, gpus: Sequence[_G
         notes.append(f"Python {picked.python} is a standalone CPython from {m.python_standalone.provider} "
                      f"(download URL a variable for mirrors): {why}")
     if "torch" not in pins:
-        blocked = _first_blocked(m.torch_releases, picked.torch, lambda r: _torch_problems(
-            m, r, picked.python, os_spec, cuda, gpus, None))  # type: ignore[arg-type]
+        blocked = _first_blocked(m.torch_releases, picked.torch, lambda r: torch_problems(
+            m, r, picked.python, os_spec, cuda, gpus, None))
         if blocked:
             notes.append(f"torch stops at {picked.torch} here; next release {blocked}")
     if "tensorflow" not in pins:
-        blocked = _first_blocked(m.tensorflow_releases, picked.tensorflow, lambda r: _tf_problems(
-            r, picked.python, os_spec, cuda, gpus))  # type: ignore[arg-type]
+        blocked = _first_blocked(m.tensorflow_releases, picked.tensorflow, lambda r: tf_problems(
+            r, picked.python, os_spec, cuda, gpus))
         if blocked:
             notes.append(f"TensorFlow stops at {picked.tensorflow} here; next release {blocked}")
     newest_keras = m.keras_releases[-1] if m.keras_releases else None
@@ -740,8 +464,3 @@ def _tf_cuda(m: Matrix, version: str) -> str:
 
 def _dedupe(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
-
-
-def torch_variant_for(cuda: str) -> str:
-    """The torch variant name of a CUDA version (``"12.6"`` -> ``"cu126"``)."""
-    return cuda_variant(cuda)

@@ -36,10 +36,8 @@ def test_local_wheel_folders_are_mounted_read_only(host):
 
 def test_python_trusts_pypi_through_the_system_store(host):
     # The host's extra CAs (egress proxy) are in /etc/ssl/certs/ca-certificates.crt after prepare.yml.
-    out = run_ok(
-        host,
-        "python3 -c 'import urllib.request as u; print(u.urlopen(\"https://pypi.org/simple/pip/\", timeout=60).status)'",
-    )
+    script = 'import urllib.request as u; print(u.urlopen("https://pypi.org/simple/pip/", timeout=60).status)'
+    out = run_ok(host, "python3 -c %s", script)
     assert out.strip() == "200"
 
 
