@@ -8,8 +8,10 @@ An unknown OS release or a malformed pin is bad input: the resolver's InputError
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from dlrig.errors import InputError
 from dlrig.hardware import HostPlan
 from dlrig.result import CheckResult, Status
 from dlrig.stack.resolver import VERSION_KEYS, GpuTarget, Resolution, resolve
@@ -38,7 +40,8 @@ def _figures(res: Resolution | None) -> dict[str, Any]:
     extra: dict[str, Any] = {"apt_repo_path": None, "python_source": None, "notes": []}
     if res is not None:
         versions = dict(res.versions)
-        extra = {"apt_repo_path": res.apt_repo_path, "python_source": res.python_source, "notes": res.notes}
+        extra = {"apt_repo_path": res.apt_repo_path, "python_source": res.python_source,
+                 "notes": list(res.notes)}
     top = {key: versions.get(key) for key in TOP_LEVEL_KEYS}
     return {**top, "versions": versions, **extra}
 
@@ -52,6 +55,22 @@ def summary(res: Resolution, label: str) -> str:
             f"Keras {v['keras']}")
 
 
+@lru_cache(maxsize=256)
+def _resolve_shared(distribution: str, release: str, targets: tuple[GpuTarget, ...],
+                    pins: tuple[tuple[str, str], ...]) -> Resolution:
+    """Resolve once per distinct (OS, GPUs, pins): a fleet of identical boxes costs one resolution."""
+    return resolve(distribution, release, targets, dict(pins))
+
+
+def _resolve_for(plan: HostPlan, targets: list[GpuTarget]) -> Resolution:
+    assert plan.os is not None
+    try:
+        return _resolve_shared(plan.os.distribution, plan.os.release, tuple(targets),
+                               tuple(sorted(plan.stack_pins.items())))
+    except InputError as err:  # the shared resolution names no host: name this one
+        raise InputError(plan.name, err.path, err.problem) from None
+
+
 def check_stack(plan: HostPlan) -> CheckResult:
     """Resolve the host's stack from its declared OS, GPUs and pins."""
     if plan.os is None:
@@ -61,7 +80,7 @@ def check_stack(plan: HostPlan) -> CheckResult:
                      "os: {distribution: Ubuntu, release: \"22.04\"} to check it now"),
             figures=_figures(None))
     targets, unknown = _targets(plan)
-    res = resolve(plan.os.distribution, plan.os.release, targets, plan.stack_pins, host=plan.name)
+    res = _resolve_for(plan, targets)
     label = f"{plan.os.distribution} {plan.os.release}"
     if not res.ok:
         return CheckResult(id="stack", status="fail", message="; ".join(res.problems), figures=_figures(res))

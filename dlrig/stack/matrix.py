@@ -23,6 +23,7 @@ class MatrixError(ValueError):
     """The matrix file itself is wrong (a bug in dlrig's data, not in the user's inventory)."""
 
 
+@lru_cache(maxsize=4096)
 def vkey(text: str) -> Version:
     """``"12.8"`` -> ``(12, 8)``; ``"2.14.1"`` -> ``(2, 14, 1)``. Raises ValueError on anything else."""
     parts = str(text).strip().split(".")

@@ -131,6 +131,10 @@ ansible_facts:
         nvidia_module_version:
           description: The loaded nvidia module's version, or null.
           type: str
+        commands:
+          description: The commands that ran, each with its C(path) and exit status C(rc) (absent when not found).
+          type: dict
+          sample: {"lspci": {"path": "/usr/bin/lspci", "rc": 0}, "nvidia_smi": {"path": "/usr/bin/nvidia-smi", "rc": 0}}
 """
 
 import os
