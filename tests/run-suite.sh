@@ -11,7 +11,9 @@
 #   --only-molecule      stages 3-6 only
 #   --scenario NAME      only this Molecule scenario (repeatable)
 # Environment: DLRIG_KEEP_INFRA=1 leaves dockerd, the mirror and a failed scenario's container up
-# for debugging; DLRIG_MOLECULE_WORK, DLRIG_MIRROR_PORT: see molecule/resources/env.sh.
+# for debugging; DLRIG_MOLECULE_TIMEOUT (seconds, default 2400) bounds each Molecule step, so that a
+# hang fails with its name well inside CI's 90 minutes; DLRIG_MOLECULE_WORK, DLRIG_MIRROR_PORT: see
+# molecule/resources/env.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -121,14 +123,45 @@ list_scenarios() {  # default first, then the others by name
     [ "$d" = default ] || echo "$d"
   done
 }
+STEP_TIMEOUT=${DLRIG_MOLECULE_TIMEOUT:-2400}
+bounded() {  # bounded command...: the command, killed (with its children) after $STEP_TIMEOUT s
+  local rc=0
+  timeout -k 60 "$STEP_TIMEOUT" "$@" || rc=$?
+  [ $rc -eq 124 ] && echo "TIMEOUT: '$*' ran longer than $STEP_TIMEOUT s (DLRIG_MOLECULE_TIMEOUT)" >&2
+  return $rc
+}
 timed_step() {  # timed_step SCENARIO STEP: one molecule step, its wall time recorded
   local t0=$SECONDS
   printf -- '--- molecule %s -s %s\n' "$2" "$1"
-  molecule "$2" -s "$1" || return
-  record "  $1: $2" $((SECONDS - t0))
+  bounded molecule "$2" -s "$1" || return
+  STEP_SECONDS[$2]=$((SECONDS - t0))
+  record "  $1: $2" "${STEP_SECONDS[$2]}"
+}
+declare -A STEP_SECONDS=()
+instance_names() {  # the platform names of a scenario = its container names in the engine
+  python3 - "molecule/$1/molecule.yml" <<'PY'
+import sys, yaml
+print("\n".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))
+PY
+}
+check_instances_free() {
+  # Container names are global to an engine. On an engine this run did not start (somebody's
+  # infra-up.sh), a scenario's first `destroy` would remove a container of the same name that
+  # another checkout is using: refuse, unless DLRIG_REPLACE_INSTANCES=1.
+  local n busy=()
+  [ $started_docker = 0 ] && [ "${DLRIG_REPLACE_INSTANCES:-0}" != 1 ] || return 0
+  for n in $(instance_names "$1"); do
+    docker container inspect "$n" >/dev/null 2>&1 && busy+=("$n")
+  done
+  [ ${#busy[@]} -eq 0 ] && return 0
+  echo "scenario $1: container(s) ${busy[*]} already exist in the shared engine $DOCKER_HOST." >&2
+  echo "  Another checkout may be using them. Remove them yourself (molecule destroy -s $1) when they" >&2
+  echo "  are yours, set DLRIG_REPLACE_INSTANCES=1, or use a private engine: DLRIG_MOLECULE_WORK=/var/tmp/other." >&2
+  return 1
 }
 run_scenario() {
   local s=$1
+  check_instances_free "$s" || return
   current_scenario=$s
   if [ "$s" = default ]; then
     # The steps of `molecule test`, one by one, so that the first converge and the idempotent
@@ -137,8 +170,11 @@ run_scenario() {
     for step in destroy syntax create prepare converge idempotence verify destroy; do
       timed_step "$s" "$step" || return
     done
+    local c=${STEP_SECONDS[converge]} i=${STEP_SECONDS[idempotence]}
+    TIMES+=("$(printf '  %s: first converge %s, idempotent second run %s (%d %%)' \
+      "$s" "$(fmt "$c")" "$(fmt "$i")" $((100 * i / (c > 0 ? c : 1))))")
   else
-    molecule test -s "$s" || return
+    bounded molecule test -s "$s" || return
   fi
   current_scenario=""
 }

@@ -1,0 +1,117 @@
+"""Lock names, inputs and resolver command (dlrig.locks, scripts/lock_env.py) and the committed locks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dlrig.errors import InputError
+from dlrig.locks import Mirrors, lock_header, pytorch_lock, tensorflow_lock, uv_compile_command
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_STACK = yaml.safe_load((ROOT / "molecule/resources/inventory/group_vars/all/envs.yml").read_text())
+
+
+def test_pytorch_lock_name_and_inputs():
+    spec = pytorch_lock("3.11", "2.14.1", "0.29.1", "2.8.12", "cu126")
+    assert spec.name == "py3.11-torch2.14.1-cu126-torchvision0.29.1-fastai2.8.12"
+    assert spec.requirements == ("torch==2.14.1", "torchvision==0.29.1", "fastai==2.8.12", "ipykernel")
+    assert spec.framework_indexes == ("https://download.pytorch.org/whl/cu126",)
+    assert spec.path(ROOT) == ROOT / "roles/pytorch_env/files/locks" / f"{spec.name}.txt"
+    assert pytorch_lock("3.11", "2.14.1", "0.29.1", "2.8.12", "cu130", torch_index="").framework_indexes == ()
+
+
+def test_tensorflow_lock_picks_the_package_by_variant():
+    cpu = tensorflow_lock("3.11", "2.21.0", "3.15.1", "cpu")
+    cuda = tensorflow_lock("3.11", "2.21.0", "3.15.1", "cuda")
+    assert cpu.name == "py3.11-tensorflow2.21.0-cpu-keras3.15.1"
+    assert cpu.requirements[0] == "tensorflow-cpu==2.21.0"
+    assert cuda.requirements[0] == "tensorflow[and-cuda]==2.21.0"
+
+
+@pytest.mark.parametrize(
+    ("call", "path"),
+    [
+        (lambda: pytorch_lock("3", "2.14.1", "0.29.1", "2.8.12", "cu126"), "python"),
+        (lambda: pytorch_lock("3.11", "latest", "0.29.1", "2.8.12", "cu126"), "torch"),
+        (lambda: pytorch_lock("3.11", "2.14.1", "0.29.1", "2.8.12", "cuda12"), "variant"),
+        (lambda: tensorflow_lock("3.11", "2.21.0", "3.15.1", "gpu"), "variant"),
+    ],
+)
+def test_bad_input_names_the_field(call, path):
+    with pytest.raises(InputError) as err:
+        call()
+    assert err.value.path == path
+
+
+def test_uv_command_puts_framework_index_first_and_targets_linux():
+    spec = pytorch_lock("3.11", "2.14.1", "0.29.1", "2.8.12", "cu128")
+    mirrors = Mirrors("https://mirror.example/simple", ("file:///opt/pypi/simple",), ("/opt/wheels",))
+    cmd = uv_compile_command(spec, "uv", Path("in.txt"), Path("out.txt"), mirrors, glibc="2.27")
+    assert cmd[:3] == ["uv", "pip", "compile"]
+    assert "--generate-hashes" in cmd
+    assert cmd[cmd.index("--python-platform") + 1] == "x86_64-manylinux_2_27"
+    extras = [cmd[i + 1] for i, part in enumerate(cmd) if part == "--extra-index-url"]
+    assert extras == ["https://download.pytorch.org/whl/cu128", "file:///opt/pypi/simple"]
+    assert cmd[-3:] == ["in.txt", "-o", "out.txt"]
+    header = lock_header(spec, cmd, "2026-11-30")
+    assert "in.txt" not in header and "--generate-hashes" in header and header.startswith("# dlrig lock: ")
+    with pytest.raises(InputError):
+        uv_compile_command(spec, "uv", Path("i"), Path("o"), mirrors, glibc="latest")
+
+
+def test_script_dry_run_prints_the_command():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/lock_env.py"), "tensorflow", "--python", "3.11", "--tensorflow",
+         "2.21.0", "--keras", "3.15.1", "--variant", "cpu", "--uv", "/bin/uv", "--dry-run"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert out.startswith("/bin/uv pip compile ") and "--generate-hashes" in out
+
+
+def test_script_reports_bad_input_without_a_traceback():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/lock_env.py"), "pytorch", "--python", "3.11", "--torch",
+         "2.14.1", "--torchvision", "0.29.1", "--fastai", "2.8.12", "--variant", "cuda12", "--dry-run"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("lock_env: variant: expected cpu, cuNNN")
+
+
+def _pins(text: str) -> dict[str, str]:
+    pins = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+)", block)
+        if m:
+            assert "--hash=sha256:" in block, f"unhashed pin: {block.splitlines()[0]}"
+            pins[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+    return pins
+
+
+def test_committed_locks_of_the_molecule_test_stack_exist_and_pin_it():
+    s = TEST_STACK
+    pt = pytorch_lock("3.11", s["pytorch_env_torch_version"], s["pytorch_env_torchvision_version"],
+                      s["pytorch_env_fastai_version"], s["pytorch_env_cuda_variant"], torch_index="")
+    tf = tensorflow_lock("3.11", s["tensorflow_env_tensorflow_version"], s["tensorflow_env_keras_version"],
+                         s["tensorflow_env_variant"])
+    pt_pins = _pins(pt.path(ROOT).read_text())
+    tf_pins = _pins(tf.path(ROOT).read_text())
+    assert (pt_pins["torch"], pt_pins["torchvision"], pt_pins["fastai"]) == ("2.14.1", "0.29.1", "2.8.12")
+    assert "ipykernel" in pt_pins and "ipykernel" in tf_pins
+    # torch 2.14.1 on PyPI is the CUDA 13.0 build: the cu130 lock carries its CUDA 13 wheels.
+    assert pt_pins["nvidia-cudnn-cu13"] and pt_pins["cuda-toolkit"].startswith("13.0")
+    assert (tf_pins["tensorflow-cpu"], tf_pins["keras"]) == ("2.21.0", "3.15.1")
+    assert not [n for n in tf_pins if n.startswith("nvidia-")]
+
+
+def test_every_committed_lock_is_fully_hashed():
+    locks = sorted(ROOT.glob("roles/*/files/locks/*.txt"))
+    assert len(locks) >= 3
+    for lock in locks:
+        assert _pins(lock.read_text()), lock
