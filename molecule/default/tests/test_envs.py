@@ -38,7 +38,8 @@ learn.fit(1, lr=0.1)
 changed = any(not torch.equal(b, p.detach()) for b, p in zip(before, learn.model.parameters()))
 loss = float(learn.recorder.losses[-1])
 print(json.dumps({"torch": torch.__version__, "fastai": fastai.__version__, "loss": loss,
-                  "finite": math.isfinite(loss), "weights_changed": changed, "cuda_build": torch.version.cuda}))
+                  "finite": math.isfinite(loss), "weights_changed": changed,
+                  "cuda_build": torch.version.cuda}))
 """
 
 KERAS_STEP = r"""
@@ -52,14 +53,16 @@ before = [w.copy() for w in model.get_weights()]
 hist = model.fit(rng.random((32, 4)), rng.random((32, 1)), epochs=1, batch_size=8, verbose=0)
 changed = any(not np.array_equal(b, a) for b, a in zip(before, model.get_weights()))
 loss = float(hist.history["loss"][-1])
-print(json.dumps({"tensorflow": tf.__version__, "keras": keras.__version__, "backend": keras.backend.backend(),
-                  "loss": loss, "finite": math.isfinite(loss), "weights_changed": changed}))
+print(json.dumps({"tensorflow": tf.__version__, "keras": keras.__version__,
+                  "backend": keras.backend.backend(), "loss": loss, "finite": math.isfinite(loss),
+                  "weights_changed": changed}))
 """
 
 # Packages as `importlib.metadata` sees them in the env, normalised (PEP 503).
 LIST_DISTS = (
     "import json, re, importlib.metadata as m; "
-    "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version for d in m.distributions()}))"
+    "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version "
+    "for d in m.distributions()}))"
 )
 
 # Start the kernel the way Jupyter does (kernel.json from the kernelspec path) and run one line in it.
@@ -69,8 +72,10 @@ from jupyter_client.manager import start_new_kernel
 km, kc = start_new_kernel(kernel_name=sys.argv[1], startup_timeout=180)
 try:
     out = []
-    reply = kc.execute_interactive(sys.argv[2], timeout=180,
-                                   output_hook=lambda m: out.append(m["content"].get("text", "")))
+    def keep_stdout(msg):
+        if msg["msg_type"] == "stream" and msg["content"].get("name") == "stdout":
+            out.append(msg["content"]["text"])
+    reply = kc.execute_interactive(sys.argv[2], timeout=180, output_hook=keep_stdout)
     print(reply["content"]["status"], "".join(out).strip())
 finally:
     kc.stop_channels(); km.shutdown_kernel(now=True)
@@ -134,7 +139,8 @@ def env(request, inventory_vars):
 
 
 def test_python_runtime_is_debians_311(host):
-    assert run_ok(host, "/usr/bin/python3.11 -c 'import sys, venv; print(sys.version_info[:2])'").strip() == "(3, 11)"
+    out = run_ok(host, "/usr/bin/python3.11 -c 'import sys, venv; print(sys.version_info[:2])'")
+    assert out.strip() == "(3, 11)"
 
 
 def test_env_is_a_symlink_to_the_versioned_build_of_its_lock(host, env):
@@ -212,8 +218,8 @@ def test_jupyter_finds_both_kernels(host, env):
 
 def test_kernel_runs_code_in_its_env(host, env):
     module = "torch" if env["name"] == "pytorch" else "tensorflow"
-    out = run_ok(host, f"{env['python']} -c {_quote(RUN_IN_KERNEL)} {env['kernel']} "
-                       f"{_quote(f'import os, sys, {module}; print(os.path.realpath(sys.prefix), {module}.__version__)')}")
+    code = f"import os, sys, {module}; print(os.path.realpath(sys.prefix), {module}.__version__)"
+    out = run_ok(host, f"{env['python']} -c {_quote(RUN_IN_KERNEL)} {env['kernel']} {_quote(code)}")
     status, _, rest = out.strip().splitlines()[-1].partition(" ")
     assert status == "ok", out
     assert rest.startswith(f"{PREFIX}/{env['name']}-"), rest

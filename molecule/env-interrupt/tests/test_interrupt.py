@@ -42,7 +42,8 @@ def converge(lock: str) -> subprocess.CompletedProcess[str]:
     """Run the scenario's converge.yml with another lock, as `molecule converge` would."""
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
     return subprocess.run(
-        ["ansible-playbook", "-i", inventory, str(SCENARIO / "converge.yml"), "-e", f"env_interrupt_lock={lock}"],
+        ["ansible-playbook", "-i", inventory, str(SCENARIO / "converge.yml"),
+         "-e", f"env_interrupt_lock={lock}"],
         capture_output=True, text=True, check=False, timeout=900,
     )
 
@@ -75,8 +76,8 @@ def test_the_killed_build_left_only_an_unfinished_staging_directory(host):
     key = staging.rsplit("-", 1)[1]
     assert not host.file(f"{PREFIX}/small-{key}").exists
     # No process of the killed build survived (the async watchdog kills the whole process group).
-    assert run_ok(host, "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -c 'staging-smal[l]-' || true"
-                  ).strip() == "0"
+    cmdlines = "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '"
+    assert run_ok(host, f"{cmdlines} | grep -c 'staging-smal[l]-' || true").strip() == "0"
 
 
 def test_the_kernel_still_describes_v1(host):
