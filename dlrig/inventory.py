@@ -116,6 +116,9 @@ def load_hosts(sources: str | Sequence[str], limit: str | None = None) -> list[t
         where = f"no host of {', '.join(source_list)} matches --limit {limit!r}" if limit else (
             f"inventory {', '.join(source_list)} has no hosts")
         raise InputError(None, "--limit" if limit else "-i", where)
+    for host in hosts:
+        if any(ord(ch) < 32 for ch in host.name):
+            raise InputError(repr(host.name), "inventory", "host name contains control characters")
     variables = VariableManager(loader=loader, inventory=inventory)
     return [(host.name, host_vars(loader, variables, host)) for host in hosts]
 
@@ -126,7 +129,7 @@ def host_vars(loader: Any, variables: Any, host: Any) -> dict[str, Any]:
 
     try:
         hostvars = variables.get_vars(host=host, include_hostvars=False, include_delegate_to=False)
-    except AnsibleError as exc:
+    except (AnsibleError, ValueError) as exc:  # ValueError: a fact-cache path Ansible cannot open
         raise InputError(host.name, "host_vars/group_vars", one_line(exc)) from None
     return template_plan_vars(host.name, hostvars, loader)
 
