@@ -230,3 +230,26 @@ def test_a_failing_nccl_all_reduce_stops_the_run(tmp_path):
     # the environments were left out by tag: nothing read, nothing rebuilt
     assert "Read the package versions of each framework environment" not in results
     assert not _ran(results, "pytorch_env")
+
+
+def test_site_tags_gpu_is_the_upgrade_flow():
+    """Once site.yml imports the upgrade steps (tags never+gpu), `--tags gpu` lists exactly the preflights
+    and the upgrade; a plain run lists none of the upgrade's tasks."""
+    site = (ROOT / "site.yml").read_text()
+    if "upgrade-gpu-steps.yml" not in site:
+        pytest.skip("site.yml does not import playbooks/upgrade-gpu-steps.yml yet")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+           "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections")}
+
+    def tasks(*args: str) -> str:
+        done = subprocess.run([str(ANSIBLE_PLAYBOOK), "site.yml", "--list-tasks", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    gpu = tasks("--tags", "gpu")
+    assert "Summary — what the GPU upgrade changed and why" in gpu
+    assert "Compare the detected GPUs, PCIe links and RAM with the declared build" in gpu
+    plain = tasks()
+    assert "Summary — what the GPU upgrade changed and why" not in plain
+    assert "Compare the detected GPUs, PCIe links and RAM with the declared build" in plain

@@ -38,9 +38,9 @@ attributes:
   platform:
     platforms: all
 notes:
-  - Sets the fact C(dlrig_live_preflight) = C({verdict, checks, driver}); C(driver) is
-    C({action: keep|upgrade|install|resolved, branch, reason, installed_version, installed_branch,
-    resolved_branch, stack}) where C(stack) is the software set that goes with C(branch).
+  - "Sets the fact C(dlrig_live_preflight) with C(verdict), C(checks) and C(driver); C(driver) holds C(action)
+    (keep, upgrade, install or resolved), C(branch), C(reason), C(installed_version), C(installed_branch),
+    C(resolved_branch) and C(stack), the software set that goes with C(branch)."
 """
 
 EXAMPLES = r"""
