@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from dlrig import cli_upgrade
 from dlrig.errors import InputError
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="report format (default: text)")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    cli_upgrade.add_arguments(parser)  # --live, --what-if: the GPU-upgrade front end
     return parser
 
 
@@ -55,6 +57,8 @@ def emit(report: dict[str, Any], fmt: str, stream: TextIO) -> None:
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
     """Load, check, report; returns the exit code. Raises InputError for bad input."""
+    if cli_upgrade.wanted(args):  # --live / --what-if: their own document, renderer and exit code
+        return cli_upgrade.run(args, stdout)
     from dlrig.report import build_report, exit_code
 
     report = build_report(load_plans(args.inventory, args.limit))

@@ -2,6 +2,7 @@
 """Check the declared builds of the inventory before anything runs (see docs/preflight.md).
 
     scripts/preflight.py [-i INVENTORY] [--limit PATTERN] [--format text|json] [--strict]
+                         [--live] [--what-if "gpus=2x GeForce RTX 2080"] ...
 """
 
 import os
