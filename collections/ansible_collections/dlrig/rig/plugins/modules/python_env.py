@@ -17,7 +17,7 @@ description:
     in a staging directory C(<prefix>/.staging-<name>-<key>), checks that the listed modules import,
     moves it to the versioned directory C(<prefix>/<name>-<key>) and switches the symlink
     C(<prefix>/<name>) to it by renaming a temporary symlink over it (atomic on POSIX).
-  - C(key) is the first 12 hex digits of the SHA-256 of the lock text and the base interpreter's path:
+  - C(key) is the first 12 hex digits of the SHA-256 of the lock text and the base interpreter's path;
     the environment is rebuilt only when one of them changes.
   - A failed or interrupted build never touches the symlink, so the previous environment keeps working;
     stale staging directories of this environment are removed at the start of the next run.
