@@ -2,18 +2,21 @@
 """Write the lock file of a framework environment (see roles/python_env/README.md, "Locks").
 
     scripts/lock_env.py pytorch --python 3.11 --torch 2.14.1 --torchvision 0.29.1 --fastai 2.8.12 \\
-        --variant cu130 [--torch-index URL | --torch-index ''] [mirror options]
+        --variant cu130 [--torch-index URL | --torch-index ''] [mirror options] [--os Ubuntu 18.04]
     scripts/lock_env.py tensorflow --python 3.11 --tensorflow 2.21.0 --keras 3.15.1 --variant cpu
 
-Needs uv (https://pypi.org/project/uv/; --uv PATH, default: `uv` on PATH).
+Targets Linux x86_64 with the glibc of --os (dlrig/data/matrix.yml) or --glibc (default 2.28).
+Writes roles/<role>/files/locks/<name>.txt, or --lock-dir DIR/<role>/manylinux_<floor>/<name>.txt (the
+roles' on-demand locks), or --output PATH; --if-missing keeps an existing one. Prints `generated PATH ...`
+or `reused PATH ...`, or with --json one object: path, created, packages, name, platform.
+Needs uv (requirements-controller.txt; --uv PATH, default: next to this Python, else on PATH).
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
+import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,11 +24,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dlrig.errors import InputError  # noqa: E402
-from dlrig.locks import LockSpec, Mirrors, lock_header, pytorch_lock, tensorflow_lock, uv_compile_command  # noqa: E402
+from dlrig.locks import (  # noqa: E402
+    LockError,
+    LockSpec,
+    Mirrors,
+    compile_lock,
+    find_uv,
+    glibc_for_os,
+    pytorch_lock,
+    tensorflow_lock,
+    uv_compile_command,
+    uv_platform,
+)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="lock_env", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="lock_env", description=(__doc__ or "").split("\n")[0])
     sub = parser.add_subparsers(dest="env", required=True)
     pt = sub.add_parser("pytorch")
     pt.add_argument("--torch", required=True)
@@ -40,12 +54,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
     tf.add_argument("--variant", required=True, choices=["cpu", "cuda"])
     for p in (pt, tf):
         p.add_argument("--python", required=True, help="minor version, e.g. 3.11")
-        p.add_argument("--uv", default="uv")
-        p.add_argument("--index-url", default="https://pypi.org/simple")
+        p.add_argument("--uv", default=None, help="uv executable (default: next to this Python, else PATH)")
+        p.add_argument("--index-url", default="", help="default https://pypi.org/simple")
         p.add_argument("--extra-index-url", action="append", default=[])
         p.add_argument("--find-links", action="append", default=[])
-        p.add_argument("--glibc", default="2.28", help="oldest glibc of the targets (2.27 for Ubuntu 18.04)")
-        p.add_argument("--output", type=Path, help="default: roles/<role>/files/locks/<name>.txt")
+        p.add_argument("--trusted-host", action="append", default=[], help="plain-HTTP mirror host")
+        where = p.add_mutually_exclusive_group()
+        where.add_argument("--glibc", help="oldest glibc of the targets (default 2.28; Ubuntu 18.04: 2.27)")
+        where.add_argument("--os", nargs=2, metavar=("DISTRIBUTION", "RELEASE"),
+                           help="target OS: its glibc comes from dlrig/data/matrix.yml (e.g. Ubuntu 18.04)")
+        out = p.add_mutually_exclusive_group()
+        out.add_argument("--output", type=Path, help="default: roles/<role>/files/locks/<name>.txt")
+        out.add_argument("--lock-dir", type=Path, help="write <dir>/<role>/manylinux_<floor>/<name>.txt")
+        p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+        p.add_argument("--if-missing", action="store_true", help="keep an existing output (print `reused`)")
         p.add_argument("--dry-run", action="store_true", help="print the uv command, write nothing")
     return parser.parse_args(argv)
 
@@ -61,27 +83,30 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     try:
         spec = spec_of(args)
+        glibc = args.glibc or (glibc_for_os(*args.os) if args.os else "2.28")
+        mirrors = Mirrors(args.index_url or "https://pypi.org/simple", tuple(args.extra_index_url),
+                          tuple(args.find_links), tuple(args.trusted_host))
+        output = args.output or spec.path(ROOT)
+        if args.lock_dir:
+            output = spec.generated_path(args.lock_dir, glibc)
+        if args.dry_run:
+            uv = args.uv or "uv"
+            print(" ".join(uv_compile_command(spec, uv, Path(f"{spec.name}.in"), output, mirrors, glibc)))
+            return 0
+        result = compile_lock(spec, output, mirrors, glibc, args.uv or find_uv(),
+                              time.strftime("%Y-%m-%d", time.gmtime()), reuse=args.if_missing)
     except InputError as exc:
         print(f"lock_env: {exc}", file=sys.stderr)
         return 2
-    mirrors = Mirrors(args.index_url, tuple(args.extra_index_url), tuple(args.find_links))
-    output = args.output or spec.path(ROOT)
-    with tempfile.TemporaryDirectory() as tmp:
-        req_in, raw = Path(tmp) / f"{spec.name}.in", Path(tmp) / "lock.txt"
-        req_in.write_text("\n".join(spec.requirements) + "\n")
-        cmd = uv_compile_command(spec, args.uv, req_in, raw, mirrors, args.glibc)
-        if args.dry_run:
-            print(" ".join(cmd))
-            return 0
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            print(f"lock_env: uv failed (exit {proc.returncode}):\n{proc.stderr}", file=sys.stderr)
-            return 1
-        header = lock_header(spec, cmd, time.strftime("%Y-%m-%d", time.gmtime()))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        # uv annotates top-level pins with the input's path: keep its name only (no temp dir).
-        output.write_text(header + raw.read_text().replace(str(req_in), req_in.name))
-    print(output)
+    except LockError as exc:
+        print(f"lock_env: {spec.role} stack {spec.name}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"path": str(result.path), "created": result.created, "packages": result.packages,
+                          "name": spec.name, "platform": uv_platform(glibc)}))
+        return 0
+    verb = "generated" if result.created else "reused"
+    print(f"{verb} {result.path} ({result.packages} packages, {spec.name}, Linux x86_64 glibc >= {glibc})")
     return 0
 
 

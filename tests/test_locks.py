@@ -11,7 +11,15 @@ import pytest
 import yaml
 
 from dlrig.errors import InputError
-from dlrig.locks import Mirrors, lock_header, pytorch_lock, tensorflow_lock, uv_compile_command
+from dlrig.locks import (
+    Mirrors,
+    glibc_for_os,
+    lock_header,
+    pytorch_lock,
+    tensorflow_lock,
+    uv_compile_command,
+    uv_platform,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_STACK = yaml.safe_load((ROOT / "molecule/resources/inventory/group_vars/all/envs.yml").read_text())
@@ -20,10 +28,15 @@ TEST_STACK = yaml.safe_load((ROOT / "molecule/resources/inventory/group_vars/all
 def test_pytorch_lock_name_and_inputs():
     spec = pytorch_lock("3.11", "2.14.1", "0.29.1", "2.8.12", "cu126")
     assert spec.name == "py3.11-torch2.14.1-cu126-torchvision0.29.1-fastai2.8.12"
-    assert spec.requirements == ("torch==2.14.1", "torchvision==0.29.1", "fastai==2.8.12", "ipykernel")
+    # From PyTorch's variant index, the variant's own build (local label): never PyPI's build of the release.
+    assert spec.requirements == ("torch==2.14.1+cu126", "torchvision==0.29.1+cu126", "fastai==2.8.12",
+                                 "ipykernel")
     assert spec.framework_indexes == ("https://download.pytorch.org/whl/cu126",)
     assert spec.path(ROOT) == ROOT / "roles/pytorch_env/files/locks" / f"{spec.name}.txt"
-    assert pytorch_lock("3.11", "2.14.1", "0.29.1", "2.8.12", "cu130", torch_index="").framework_indexes == ()
+    assert spec.generated_path(ROOT / "locks", "2.27") == (
+        ROOT / "locks/pytorch_env/manylinux_2_17" / f"{spec.name}.txt")
+    pypi = pytorch_lock("3.11", "2.14.1", "0.29.1", "2.8.12", "cu130", torch_index="")
+    assert pypi.framework_indexes == () and pypi.requirements[:2] == ("torch==2.14.1", "torchvision==0.29.1")
 
 
 def test_tensorflow_lock_picks_the_package_by_variant():
@@ -55,7 +68,10 @@ def test_uv_command_puts_framework_index_first_and_targets_linux():
     cmd = uv_compile_command(spec, "uv", Path("in.txt"), Path("out.txt"), mirrors, glibc="2.27")
     assert cmd[:3] == ["uv", "pip", "compile"]
     assert "--generate-hashes" in cmd
-    assert cmd[cmd.index("--python-platform") + 1] == "x86_64-manylinux_2_27"
+    # Wheels only, as the roles install them.
+    assert cmd[cmd.index("--only-binary") + 1] == ":all:"
+    # uv has no manylinux_2_27 target: glibc 2.27 (Ubuntu 18.04) resolves for the 2.17 floor below it.
+    assert cmd[cmd.index("--python-platform") + 1] == "x86_64-manylinux_2_17"
     extras = [cmd[i + 1] for i, part in enumerate(cmd) if part == "--extra-index-url"]
     assert extras == ["https://download.pytorch.org/whl/cu128", "file:///opt/pypi/simple"]
     assert cmd[-3:] == ["in.txt", "-o", "out.txt"]
@@ -63,6 +79,37 @@ def test_uv_command_puts_framework_index_first_and_targets_linux():
     assert "in.txt" not in header and "--generate-hashes" in header and header.startswith("# dlrig lock: ")
     with pytest.raises(InputError):
         uv_compile_command(spec, "uv", Path("i"), Path("o"), mirrors, glibc="latest")
+
+
+@pytest.mark.parametrize(("glibc", "platform"), [
+    ("2.17", "x86_64-manylinux_2_17"), ("2.27", "x86_64-manylinux_2_17"), ("2.28", "x86_64-manylinux_2_28"),
+    ("2.30", "x86_64-manylinux_2_28"), ("2.31", "x86_64-manylinux_2_31"), ("2.35", "x86_64-manylinux_2_35"),
+    ("2.36", "x86_64-manylinux_2_36"), ("2.39", "x86_64-manylinux_2_39"), ("2.41", "x86_64-manylinux_2_40"),
+])
+def test_uv_platform_is_the_highest_floor_uv_knows_below_the_glibc(glibc, platform):
+    assert uv_platform(glibc) == platform
+
+
+def test_uv_platform_refuses_a_glibc_older_than_manylinux2014():
+    with pytest.raises(InputError, match="older than manylinux2014"):
+        uv_platform("2.12")
+
+
+@pytest.mark.parametrize(("distribution", "release", "glibc"), [
+    ("Ubuntu", "18.04", "2.27"), ("Ubuntu", "20.04", "2.31"), ("Ubuntu", "22.04", "2.35"),
+    ("Ubuntu", "24.04", "2.39"), ("Debian", "12", "2.36"), ("Debian", "12.5", "2.36"),
+])
+def test_glibc_of_each_supported_release_comes_from_the_matrix(distribution, release, glibc):
+    assert glibc_for_os(distribution, release) == glibc
+
+
+def test_uv_command_passes_excludes_and_trusted_hosts():
+    spec = tensorflow_lock("3.11", "2.14.1", "2.14.0", "cuda")
+    mirrors = Mirrors("http://mirror.lan/simple", trusted_hosts=("mirror.lan",))
+    cmd = uv_compile_command(spec, "uv", Path("/t/x.in"), Path("o"), mirrors, glibc="2.27")
+    assert cmd[cmd.index("--excludes") + 1] == "/t/x.excludes"
+    assert cmd[cmd.index("--allow-insecure-host") + 1] == "mirror.lan"
+    assert "# Left out: tensorrt" in lock_header(spec, cmd, "2026-11-30", "2.27")
 
 
 def test_script_dry_run_prints_the_command():

@@ -48,7 +48,7 @@ def _ansible_playbook() -> str:
 
 
 def run_converge(host: str, tmp: Path, extra_vars: dict[str, Any] | None = None) -> PlaybookRun:
-    """Run converge.yml against ``host`` only (driver_policies_hosts), as Molecule would, plus ``extra_vars``."""
+    """Run converge.yml against ``host`` alone (driver_policies_hosts), with ``extra_vars``."""
     env = dict(os.environ)
     env.update({
         "ANSIBLE_ROLES_PATH": str(PROJECT / "roles"),

@@ -7,10 +7,20 @@ PCI order of the double: 0 RTX A4000 at 140 W (asked 140), 1 RTX 3090 at 350 W (
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import FACTS_FILE, FAKE_DIR, PlaybookRun, power_limit_calls, read_json, run_converge, run_ok
+from conftest import (
+    FACTS_FILE,
+    FAKE_DIR,
+    PlaybookRun,
+    nvidia_smi_calls,
+    power_limit_calls,
+    read_json,
+    run_converge,
+    run_ok,
+)
 
 HOST = "dlrig-drvpol-gpu"
 testinfra_hosts = [f"ansible://{HOST}"]
@@ -23,27 +33,41 @@ def limits(host: Any) -> dict[int, float]:
     return {int(g["index"]): float(g["power.limit"]) for g in read_json(host, f"{FAKE_DIR}/gpus.json")}
 
 
-def test_the_role_saw_a_loaded_module_and_no_pending_reboot(host):
+def test_the_role_saw_a_loaded_module_and_no_pending_reboot(host: Any) -> None:
     facts = read_json(host, FACTS_FILE)
     assert facts == {"nvidia_driver_in_container": False, "nvidia_driver_module_loaded": True,
                      "nvidia_driver_reboot_pending": False, "nvidia_driver_secure_boot": False}
 
 
-def test_only_the_gpu_whose_limit_differed_was_set_once_over_two_converges(host):
+@dataclass(frozen=True)
+class AfterConverge:
+    """What converge and the idempotence run left: every nvidia-smi call, and the limits."""
+
+    calls: list[list[str]]
+    limits: dict[int, float]
+
+
+@pytest.fixture(scope="module")
+def after_converge(host: Any) -> AfterConverge:
+    return AfterConverge(nvidia_smi_calls(host), limits(host))
+
+
+def test_only_the_gpu_whose_limit_differed_was_set_once_in_two_runs(after_converge: AfterConverge) -> None:
     # converge: GPU 1 (350 W -> 300 W); the idempotence run found every limit right and set nothing.
-    assert power_limit_calls(host) == [["-i", "1", "-pl", "300"]]
+    assert [c for c in after_converge.calls if "-pl" in c] == [["-i", "1", "-pl", "300"]]
 
 
-def test_the_limits_are_now_the_inventory_s(host):
-    assert limits(host) == {0: 140.0, 1: 300.0, 2: 450.0, 3: 300.0}
+def test_the_limits_are_now_the_inventory_s(after_converge: AfterConverge) -> None:
+    assert after_converge.limits == {0: 140.0, 1: 300.0, 2: 450.0, 3: 300.0}
 
 
-def test_nvidia_smi_was_read_once_per_converge(host):
-    queries = [c for c in run_ok(host, f"cat {FAKE_DIR}/calls.log").splitlines() if "--query-gpu=" in c]
-    assert len(queries) == 2, queries
+def test_nvidia_smi_was_read_once_per_converge(after_converge: AfterConverge) -> None:
+    query = ["--query-gpu=index,name,power.limit,power.min_limit,power.max_limit",
+             "--format=csv,noheader,nounits"]
+    assert [c for c in after_converge.calls if "-pl" not in c] == [query, query]
 
 
-def test_the_boot_time_unit_applies_the_same_limits_matched_the_same_way(host):
+def test_the_boot_time_unit_applies_the_same_limits_matched_the_same_way(host: Any) -> None:
     # nvidia-smi -pl lasts until the next reboot: the unit's script sets every limit the inventory asks for,
     # against a copy of the GPUs at their defaults (the double's state directory is an environment variable).
     assert host.service("dlrig-gpu-power-limits.service").is_enabled
@@ -54,14 +78,15 @@ def test_the_boot_time_unit_applies_the_same_limits_matched_the_same_way(host):
     )
     script = (
         f'd=$(mktemp -d) && python3 -c "{reset}" {FAKE_DIR}/gpus.json "$d"'
-        ' && DLRIG_FAKE_NVIDIA_DIR="$d" /usr/local/sbin/dlrig-gpu-power-limits && cat "$d/calls.log"; s=$?; rm -rf "$d"; exit $s'
+        ' && DLRIG_FAKE_NVIDIA_DIR="$d" /usr/local/sbin/dlrig-gpu-power-limits && cat "$d/calls.log";'
+        ' s=$?; rm -rf "$d"; exit $s'
     )
     calls = [c for c in run_ok(host, script).splitlines() if "-pl" in c]
     assert calls == ['["-i", "0", "-pl", "140"]', '["-i", "1", "-pl", "300"]', '["-i", "3", "-pl", "300"]']
 
 
 @pytest.fixture(scope="module")
-def out_of_range(tmp_path_factory: pytest.TempPathFactory) -> PlaybookRun:
+def out_of_range(tmp_path_factory: pytest.TempPathFactory, after_converge: AfterConverge) -> PlaybookRun:
     """converge.yml again with limits outside what the GPUs accept: 500 W on the RTX 3090s (100-400 W) and
     50 W on the RTX A4000 (100-140 W), given as an extra-vars `hardware` (the inventory's shared field)."""
     hardware = {"gpus": [
@@ -72,13 +97,13 @@ def out_of_range(tmp_path_factory: pytest.TempPathFactory) -> PlaybookRun:
     return run_converge(HOST, tmp_path_factory.mktemp("out-of-range"), {"hardware": hardware})
 
 
-def test_an_out_of_range_limit_stops_the_run(out_of_range):
+def test_an_out_of_range_limit_stops_the_run(out_of_range: PlaybookRun) -> None:
     assert out_of_range.rc == 2, out_of_range.stderr[-2000:]
     assert out_of_range.task(ASSERT_TASK)["failed"] is True
     assert out_of_range.order[-1] == ASSERT_TASK, "the run went on after the range check"
 
 
-def test_the_message_names_each_gpu_its_range_and_the_asked_limit(out_of_range):
+def test_the_message_names_each_gpu_its_range_and_the_asked_limit(out_of_range: PlaybookRun) -> None:
     items = {r["item"]["index"]: r for r in out_of_range.task(ASSERT_TASK)["results"]}
     assert sorted(items) == ["0", "1", "3"]           # the RTX 4090 has no limit: not checked
     assert items["0"]["failed"] and items["0"]["msg"] == (
@@ -89,7 +114,7 @@ def test_the_message_names_each_gpu_its_range_and_the_asked_limit(out_of_range):
         "GPU 3 (NVIDIA GeForce RTX 3090) accepts 100.0-400.0 W; the inventory asks for 500 W.")
 
 
-def test_an_out_of_range_run_sets_no_limit_and_changes_nothing(host, out_of_range):
+def test_an_out_of_range_run_sets_no_limit_and_changes_nothing(host: Any, out_of_range: PlaybookRun) -> None:
     assert SET_TASK not in out_of_range.results
     assert out_of_range.changed() == []
     assert power_limit_calls(host) == [["-i", "1", "-pl", "300"]]   # still only the converge's one call
