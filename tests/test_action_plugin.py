@@ -73,6 +73,7 @@ def playbook(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",  # one line per message: assertions read it whole
         "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(project / "facts"),
         "PYTHONPATH": "",
     }

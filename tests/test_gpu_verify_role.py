@@ -60,6 +60,7 @@ def converge(tmp_path: Path, case: str, gpus: list[dict[str, Any]], frameworks: 
     env = dict(
         os.environ,
         ANSIBLE_NOCOLOR="1",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",  # one line per message: assertions read it whole
         ANSIBLE_CALLBACKS_ENABLED="",
         ANSIBLE_STDOUT_CALLBACK="default",
         ANSIBLE_CACHE_PLUGIN="memory",
