@@ -26,3 +26,18 @@ def worst(statuses: list[Status] | list[str]) -> Status:
     """The most severe of some statuses; ``ok`` for none."""
     top = max((_RANK[s] for s in statuses), default=0)
     return ("ok", "warn", "fail")[top]  # type: ignore[return-value]
+
+
+def failing(checks: list[CheckResult], strict: bool = False) -> list[CheckResult]:
+    """The checks that stop a run: fails, and warnings too when ``strict``."""
+    return [c for c in checks if c.status == "fail" or (strict and c.status == "warn")]
+
+
+def outcome(checks: list[CheckResult], strict: bool = False, prefix: str = "") -> dict[str, Any]:
+    """What an Ansible task reports for some checks: ``failed`` + ``msg`` naming the failing checks,
+    or ``warnings`` naming the warning ones (shared by the preflight and live-preflight actions)."""
+    stop = failing(checks, strict)
+    if stop:
+        return {"failed": True, "msg": prefix + "; ".join(f"{c.id}: {c.message}" for c in stop)}
+    warnings = [f"{c.id}: {c.message}" for c in checks if c.status == "warn"]
+    return {"warnings": warnings} if warnings else {}

@@ -48,7 +48,7 @@ class ActionModule(ActionBase):
             from dlrig.errors import InputError
             from dlrig.hardware import parse_host
             from dlrig.inventory import template_plan_vars
-            from dlrig.result import worst
+            from dlrig.result import outcome, worst
             from dlrig.upgrade import decide_driver
         except ImportError as exc:
             result.update(failed=True, msg=f"dlrig is not importable from {_ROOT}: {exc}")
@@ -78,7 +78,6 @@ class ActionModule(ActionBase):
 
         entries = [c.as_dict() for c in checks]
         verdict = worst([c.status for c in checks])
-        failing = [c for c in checks if c.status == "fail" or (strict and c.status == "warn")]
         result.update(
             changed=False,
             verdict=verdict,
@@ -87,13 +86,8 @@ class ActionModule(ActionBase):
                 "dlrig_live_preflight": {"verdict": verdict, "checks": entries, "driver": decision},
             },
         )
-        warnings = [f"{c.id}: {c.message}" for c in checks if c.status == "warn"]
-        if warnings and not failing:
-            result["warnings"] = warnings
-        if failing:
-            result["failed"] = True
-            result["msg"] = "live preflight failed: " + "; ".join(f"{c.id}: {c.message}" for c in failing)
-        else:
+        result.update(outcome(checks, strict, prefix="live preflight failed: "))
+        if not result.get("failed"):
             result["msg"] = f"{host}: live preflight {verdict}: " + "; ".join(
                 f"{c.id} {c.status}" for c in checks)
         return result

@@ -45,6 +45,7 @@ class ActionModule(ActionBase):
             from dlrig.hardware import parse_host
             from dlrig.inventory import template_plan_vars
             from dlrig.report import host_report
+            from dlrig.result import outcome
         except ImportError as exc:
             result.update(failed=True, msg=f"dlrig is not importable from {_ROOT}: {exc}")
             return result
@@ -57,7 +58,6 @@ class ActionModule(ActionBase):
             return result
         report = host_report(plan, checks)
         stack = next((c for c in checks if c.id == "stack"), None)
-        failing = [c for c in checks if c.status == "fail" or (strict and c.status == "warn")]
         result.update(
             changed=False,
             verdict=report["verdict"],
@@ -70,13 +70,10 @@ class ActionModule(ActionBase):
                                     "summary": report["summary"]},
             },
         )
-        warnings = [f"{c.id}: {c.message}" for c in checks if c.status == "warn"]
-        if warnings and not failing:
-            result["warnings"] = warnings
-        if failing:
-            result["failed"] = True
-            result["msg"] = "preflight failed: " + "; ".join(f"{c.id}: {c.message}" for c in failing)
-        elif not report["declared"]:
+        result.update(outcome(checks, strict, prefix="preflight failed: "))
+        if result.get("failed"):
+            return result
+        if not report["declared"]:
             result["msg"] = f"{host}: hardware not declared, no plan checks"
         else:
             result["msg"] = f"{host}: preflight {report['verdict']}"
