@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# managed by dlrig (playbooks/upgrade-gpu-steps.yml; proposed for roles/gpu_verify, see docs/notes-upgrade.md)
+# managed by dlrig (playbooks/upgrade-gpu-steps.yml: the multi-GPU NCCL all-reduce check)
 """Multi-GPU communication check: an NCCL all-reduce across every GPU torch sees, one process per GPU.
 
 Usage: nccl_probe.py [--mib N] [--iters N] [--timeout S]

@@ -19,11 +19,13 @@ STACK_KEYS = ("driver", "cuda", "cudnn", "python", "torch", "torchvision", "fast
 
 
 def stack_versions(figures: dict[str, Any]) -> dict[str, Any]:
-    """The resolved versions of the stack check's figures, keyed by name (driver, cuda, ...)."""
+    """The resolved versions of the stack check's figures, keyed by name (driver, cuda, ...), plus where
+    they come from (apt_repo_path, python_source), which the roles read too."""
+    extra = {key: figures[key] for key in ("apt_repo_path", "python_source") if figures.get(key)}
     for nested in ("versions", "resolved"):
         if isinstance(figures.get(nested), dict):
-            return dict(figures[nested])
-    return {key: figures[key] for key in STACK_KEYS if figures.get(key) is not None}
+            return {**figures[nested], **extra}
+    return {**{key: figures[key] for key in STACK_KEYS if figures.get(key) is not None}, **extra}
 
 
 class ActionModule(ActionBase):
