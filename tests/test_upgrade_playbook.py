@@ -82,7 +82,8 @@ def _inventory(tmp_path: Path, count: int, fixture: str, extra: dict | None = No
         "live_preflight_sysfs_root": str(HW / fixture / "root"),
         "live_preflight_nvidia_smi": _nvidia_smi(tmp_path, fixture, driver),
         "live_preflight_lspci": str(HW / fixture / "bin" / "lspci"),
-        "os": REFERENCE["os"],
+        # The box runs the controller's own OS: declare it, or the live `os` check stops the run.
+        "os": dict(zip(("distribution", "release"), _os_release(), strict=True)),
         "power": REFERENCE["power"],
         "hardware": _hardware(count, FIXTURE_RAM_GB[fixture]),
         **(extra or {}),

@@ -91,3 +91,12 @@ def check_stack(plan: HostPlan) -> CheckResult:
         message += (f"; architecture of {', '.join(unknown)} unknown (not in the catalogue): resolved "
                     f"without it, add it to the catalogue or check the stack on the host")
     return CheckResult(id="stack", status=status, message=message, figures=_figures(res))
+
+
+def role_facts(figures: dict[str, Any]) -> dict[str, Any]:
+    """The ``dlrig_stack`` fact the roles read: the resolved versions keyed by name (driver, cuda, …)
+    and where they come from (apt_repo_path, python_source); unresolved keys are left out, so the
+    roles' ``default(...)`` applies."""
+    versions = {key: value for key, value in (figures.get("versions") or {}).items() if value is not None}
+    extra = {key: figures[key] for key in ("apt_repo_path", "python_source") if figures.get(key)}
+    return {**versions, **extra}

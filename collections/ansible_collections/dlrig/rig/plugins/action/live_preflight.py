@@ -3,6 +3,7 @@
 # It never connects to the host: run dlrig.rig.hardware_facts first.
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,13 @@ class ActionModule(ActionBase):
         host = str(task_vars.get("inventory_hostname", "?"))
         strict = bool(self._task.args.get("strict", False))
         try:
-            from dlrig.checks.live import live_checks
+            from dlrig.checks.live import check_os, live_checks
+            from dlrig.checks.stack import check_stack, role_facts
+            from dlrig.hardware import OsRelease
             from dlrig.errors import InputError
             from dlrig.hardware import parse_host
             from dlrig.inventory import template_plan_vars
-            from dlrig.result import outcome, worst
+            from dlrig.result import CheckResult, outcome, worst
             from dlrig.upgrade import decide_driver
         except ImportError as exc:
             result.update(failed=True, msg=f"dlrig is not importable from {_ROOT}: {exc}")
@@ -71,6 +74,16 @@ class ActionModule(ActionBase):
             return result
 
         distribution, release = _os_release(task_vars, plan)
+        checks.append(check_os(plan, distribution, release))
+        facts_out: dict[str, Any] = {}
+        if plan.os is None and plan.hardware is not None and distribution and release:
+            # No `os` in the inventory: resolve the stack from the host's facts now, for the roles.
+            try:
+                stack = check_stack(dataclasses.replace(plan, os=OsRelease(distribution, release)))
+            except InputError as exc:
+                stack = CheckResult("stack", "fail", str(exc))
+            checks.append(stack)
+            facts_out["dlrig_stack"] = role_facts(stack.figures) if stack.status != "fail" else {}
         try:
             decision = decide_driver(plan, detected.get("driver_version"), distribution, release).as_dict()
         except InputError as exc:  # e.g. an OS release the resolver does not know: not a live-check failure
@@ -84,6 +97,7 @@ class ActionModule(ActionBase):
             checks=entries,
             ansible_facts={
                 "dlrig_live_preflight": {"verdict": verdict, "checks": entries, "driver": decision},
+                **facts_out,
             },
         )
         result.update(outcome(checks, strict, prefix="live preflight failed: "))

@@ -15,19 +15,6 @@ _ROOT = Path(__file__).resolve().parents[6]
 if (_ROOT / "dlrig" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-STACK_KEYS = ("driver", "cuda", "cudnn", "python", "torch", "torchvision", "fastai", "tensorflow", "keras")
-
-
-def stack_versions(figures: dict[str, Any]) -> dict[str, Any]:
-    """The resolved versions of the stack check's figures, keyed by name (driver, cuda, ...), plus where
-    they come from (apt_repo_path, python_source), which the roles read too."""
-    extra = {key: figures[key] for key in ("apt_repo_path", "python_source") if figures.get(key)}
-    for nested in ("versions", "resolved"):
-        if isinstance(figures.get(nested), dict):
-            return {**figures[nested], **extra}
-    return {**{key: figures[key] for key in STACK_KEYS if figures.get(key) is not None}, **extra}
-
-
 class ActionModule(ActionBase):
     """Run dlrig's preflight checks for the current host and fail it when a check fails."""
 
@@ -43,6 +30,7 @@ class ActionModule(ActionBase):
         host = str(task_vars.get("inventory_hostname", "?"))
         try:
             from dlrig.checks import run_checks
+            from dlrig.checks.stack import role_facts
             from dlrig.errors import InputError
             from dlrig.hardware import parse_host
             from dlrig.inventory import template_plan_vars
@@ -67,7 +55,7 @@ class ActionModule(ActionBase):
             checks=report["checks"],
             summary=report["summary"],
             ansible_facts={
-                "dlrig_stack": stack_versions(stack.figures) if stack else {},
+                "dlrig_stack": role_facts(stack.figures) if stack else {},
                 "dlrig_preflight": {"verdict": report["verdict"], "declared": report["declared"],
                                     "summary": report["summary"]},
             },

@@ -1,0 +1,56 @@
+"""The live ``os`` check and the stack resolved from facts when the inventory declares no ``os``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from dlrig.checks.live import check_os
+from dlrig.checks.stack import check_stack, role_facts
+from dlrig.hardware import OsRelease, parse_host
+
+HARDWARE = {
+    "cpu": {"model": "AMD Ryzen Threadripper 1900X"},
+    "motherboard": {"model": "X399", "gpu_slots": [16, 16, 8, 8], "watts": 0},
+    "memory": {"gb": 16, "watts": 11},
+    "gpus": [{"model": "GeForce RTX 2070", "count": 1}],
+    "psu": {"watts": 1000, "efficiency": "platinum"},
+}
+
+
+def plan_with(os_decl=None):
+    hostvars = {"hardware": HARDWARE, **({"os": os_decl} if os_decl else {})}
+    return parse_host("deep-al", hostvars)
+
+
+@pytest.mark.parametrize(("declared", "running", "status"), [
+    ({"distribution": "Ubuntu", "release": "18.04"}, ("Ubuntu", "18.04"), "ok"),
+    ({"distribution": "Debian", "release": "12"}, ("Debian", "12.7"), "ok"),
+    ({"distribution": "ubuntu", "release": "22.04"}, ("Ubuntu", "22.04"), "ok"),
+    ({"distribution": "Ubuntu", "release": "18.04"}, ("Debian", "12"), "fail"),
+    ({"distribution": "Ubuntu", "release": "18.04"}, ("Ubuntu", "18.10"), "fail"),
+    ({"distribution": "Debian", "release": "1"}, ("Debian", "12"), "fail"),
+])
+def test_declared_os_against_the_facts(declared, running, status):
+    result = check_os(plan_with(declared), *running)
+    assert result.status == status, result.message
+    if status == "fail":
+        assert "the inventory declares os" in result.message and running[0] in result.message
+
+
+def test_no_facts_is_not_judged():
+    assert check_os(plan_with({"distribution": "Ubuntu", "release": "18.04"}), None, None).figures["skipped"]
+
+
+def test_undeclared_os_is_resolved_from_the_facts():
+    plan = plan_with()
+    assert check_os(plan, "Ubuntu", "22.04").status == "ok"
+    stack = check_stack(dataclasses.replace(plan, os=OsRelease("Ubuntu", "22.04")))
+    facts = role_facts(stack.figures)
+    assert stack.status == "ok" and facts["apt_repo_path"] == "ubuntu2204"
+    assert {"driver", "cuda", "torch", "python_source"} <= set(facts)
+
+
+def test_role_facts_leave_out_what_was_not_resolved():
+    assert role_facts(check_stack(plan_with()).figures) == {}
