@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dlrig.checks.stack import check_stack, role_facts
 from dlrig.errors import InputError
+from dlrig.hardware import parse_host
 from dlrig.locks import (
     Mirrors,
     glibc_for_os,
@@ -22,7 +24,16 @@ from dlrig.locks import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_STACK = yaml.safe_load((ROOT / "molecule/resources/inventory/group_vars/all/envs.yml").read_text())
+MOLECULE_VARS = ROOT / "molecule/resources/inventory/group_vars/all"
+
+
+def _test_stack() -> dict[str, str]:
+    """The Molecule target's stack as the preflight resolves it from the scenario's inventory."""
+    hostvars = {**yaml.safe_load((MOLECULE_VARS / "hardware.yml").read_text()),
+                **yaml.safe_load((MOLECULE_VARS / "stack.yml").read_text())}
+    result = check_stack(parse_host("dlrig-debian12", hostvars))
+    assert result.status == "ok", result.message
+    return role_facts(result.figures)
 
 
 def test_pytorch_lock_name_and_inputs():
@@ -142,11 +153,11 @@ def _pins(text: str) -> dict[str, str]:
 
 
 def test_committed_locks_of_the_molecule_test_stack_exist_and_pin_it():
-    s = TEST_STACK
-    pt = pytorch_lock("3.11", s["pytorch_env_torch_version"], s["pytorch_env_torchvision_version"],
-                      s["pytorch_env_fastai_version"], s["pytorch_env_cuda_variant"], torch_index="")
-    tf = tensorflow_lock("3.11", s["tensorflow_env_tensorflow_version"], s["tensorflow_env_keras_version"],
-                         s["tensorflow_env_variant"])
+    s = _test_stack()
+    pt = pytorch_lock(s["python"], s["torch"], s["torchvision"], s["fastai"], s["torch_cuda_variant"],
+                      torch_index="")
+    # The target declares no GPU: tensorflow_env installs the CPU build (roles/tensorflow_env/README.md).
+    tf = tensorflow_lock(s["python"], s["tensorflow"], s["keras"], "cpu")
     pt_pins = _pins(pt.path(ROOT).read_text())
     tf_pins = _pins(tf.path(ROOT).read_text())
     assert (pt_pins["torch"], pt_pins["torchvision"], pt_pins["fastai"]) == ("2.14.1", "0.29.1", "2.8.12")

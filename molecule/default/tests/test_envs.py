@@ -108,16 +108,16 @@ ENVS = {
     "pytorch": {
         "role": "pytorch_env",
         "lock": lambda v: (
-            f"py3.11-torch{v['pytorch_env_torch_version']}-{v['pytorch_env_cuda_variant']}"
-            f"-torchvision{v['pytorch_env_torchvision_version']}-fastai{v['pytorch_env_fastai_version']}"
+            f"py{v['python']}-torch{v['torch']}-{v['torch_cuda_variant']}"
+            f"-torchvision{v['torchvision']}-fastai{v['fastai']}"
         ),
         "kernel": "dlrig-pytorch",
     },
     "tensorflow": {
         "role": "tensorflow_env",
         "lock": lambda v: (
-            f"py3.11-tensorflow{v['tensorflow_env_tensorflow_version']}-{v['tensorflow_env_variant']}"
-            f"-keras{v['tensorflow_env_keras_version']}"
+            # no GPU declared: the CPU build (roles/tensorflow_env/README.md)
+            f"py{v['python']}-tensorflow{v['tensorflow']}-cpu-keras{v['keras']}"
         ),
         "kernel": "dlrig-tensorflow",
     },
@@ -125,9 +125,9 @@ ENVS = {
 
 
 @pytest.fixture(params=sorted(ENVS))
-def env(request, inventory_vars):
+def env(request, resolved):
     spec = ENVS[request.param]
-    text = _lock_file(spec["role"], spec["lock"](inventory_vars)).read_text()
+    text = _lock_file(spec["role"], spec["lock"](resolved)).read_text()
     return {
         "name": request.param,
         "kernel": spec["kernel"],
@@ -173,21 +173,21 @@ def test_every_lock_entry_carries_a_hash(env):
     assert all("--hash=sha256:" in b for b in entries)
 
 
-def test_pytorch_and_fastai_train_one_step(host, inventory_vars):
+def test_pytorch_and_fastai_train_one_step(host, resolved):
     result = _run_json(host, f"{PREFIX}/pytorch/bin/python", PYTORCH_STEP)
-    assert result["torch"].split("+")[0] == inventory_vars["pytorch_env_torch_version"]
-    assert result["fastai"] == inventory_vars["pytorch_env_fastai_version"]
+    assert result["torch"].split("+")[0] == resolved["torch"]
+    assert result["fastai"] == resolved["fastai"]
     assert result["finite"] and result["weights_changed"], result
     # The CUDA variant of the build is the one asked for (cu130 -> CUDA 13.0), even without a GPU.
-    variant = inventory_vars["pytorch_env_cuda_variant"]
+    variant = resolved["torch_cuda_variant"]
     if variant.startswith("cu"):
         assert result["cuda_build"].replace(".", "") == variant[2:], result
 
 
-def test_tensorflow_and_keras_train_one_step(host, inventory_vars):
+def test_tensorflow_and_keras_train_one_step(host, resolved):
     result = _run_json(host, f"{PREFIX}/tensorflow/bin/python", KERAS_STEP)
-    assert result["tensorflow"] == inventory_vars["tensorflow_env_tensorflow_version"]
-    assert result["keras"] == inventory_vars["tensorflow_env_keras_version"]
+    assert result["tensorflow"] == resolved["tensorflow"]
+    assert result["keras"] == resolved["keras"]
     assert result["backend"] == "tensorflow"
     assert result["finite"] and result["weights_changed"], result
 

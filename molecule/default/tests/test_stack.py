@@ -7,19 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from conftest import run_ok
-
-from dlrig.checks.stack import check_stack
-from dlrig.hardware import parse_host
-
-
-@pytest.fixture
-def resolved(host: Any, inventory_vars: dict[str, Any]) -> dict[str, str]:
-    plan = parse_host(host.backend.get_hostname(), inventory_vars)
-    result = check_stack(plan)
-    assert result.status in ("ok", "warn"), result.message
-    return {k: str(v) for k, v in result.figures["versions"].items() if v is not None}
 
 
 def env_versions(host: Any, env: str, modules: list[str]) -> dict[str, str]:
