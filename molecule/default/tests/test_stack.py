@@ -13,7 +13,7 @@ from conftest import run_ok
 def env_versions(host: Any, env: str, modules: list[str]) -> dict[str, str]:
     code = ("import importlib, json, sys; print(json.dumps({'python': '%d.%d' % sys.version_info[:2], "
             + ", ".join(f"'{m}': importlib.import_module('{m}').__version__" for m in modules) + "}))")
-    return json.loads(run_ok(host, f"/opt/dlrig/envs/{env}/bin/python", "-c", code))
+    return json.loads(run_ok(host, f"/opt/dlrig/envs/{env}/bin/python -c %s", code))
 
 
 def test_the_driver_branch_installed_is_the_resolved_one(host: Any, resolved: dict[str, str]) -> None:
