@@ -1,0 +1,49 @@
+"""roles/nvidia_driver/vars: the driver packages each release gets for a branch, templated by Ansible
+itself (branches before 590 carry the branch in the name; from 590 Ubuntu uses a pinning package)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+
+
+def packages(tmp_path: Path, release: str, branch: str) -> dict[str, list[str]]:
+    play = tmp_path / "play.yml"
+    out = tmp_path / "out.json"
+    play.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        f"    - ansible.builtin.include_vars: {ROOT}/roles/nvidia_driver/vars/{release}.yml\n"
+        "    - ansible.builtin.copy:\n"
+        f"        dest: {out}\n"
+        "        content: '{{ nvidia_driver_vars_packages | to_json }}'\n"
+    )
+    command = [str(PLAYBOOK), "-i", "localhost,", "-c", "local", str(play),
+               "-e", f"nvidia_driver_branch={branch}", "-e", f"ansible_python_interpreter={sys.executable}"]
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("release", ["Ubuntu-20", "Ubuntu-22", "Ubuntu-24"])
+def test_ubuntu_branches_before_590_are_in_the_package_name(tmp_path, release):
+    assert packages(tmp_path, release, "580") == {"open": ["nvidia-open-580"],
+                                                  "proprietary": ["cuda-drivers-580"]}
+
+
+@pytest.mark.parametrize("release", ["Ubuntu-22", "Ubuntu-24"])
+def test_ubuntu_590_and_later_select_the_branch_with_the_pinning_package(tmp_path, release):
+    assert packages(tmp_path, release, "595") == {
+        "open": ["nvidia-driver-pinning-595", "nvidia-open"],
+        "proprietary": ["nvidia-driver-pinning-595", "cuda-drivers"],
+    }
+
+
+def test_debian_keeps_the_branch_package(tmp_path):
+    got = packages(tmp_path, "Debian-12", "580")
+    assert "cuda-drivers-580" in got["open"] and "nvidia-kernel-open-dkms" in got["open"]
