@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -10,8 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from dlrig.cli import main
+from clirun import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORIES = Path(__file__).parent / "fixtures" / "inventories"
@@ -32,9 +30,7 @@ SUMMARY_KEYS = {
 
 
 def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
+    return run_cli(argv)
 
 
 def run_json(*argv: str) -> tuple[int, dict]:

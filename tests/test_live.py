@@ -3,7 +3,6 @@ detection fixtures of tests/fixtures/hw standing in for the boxes."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -11,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from clirun import run_cli
 
 from dlrig import cli_upgrade
-from dlrig.cli import build_parser
 from dlrig.errors import InputError
 from dlrig.hardware import parse_host
 from dlrig.live import (
@@ -113,24 +112,6 @@ def _inventory(tmp_path: Path, boxes: dict[str, tuple[str, int, int]], unreachab
     return path
 
 
-def _live(argv: list[str]) -> tuple[int, str, str]:
-    """The CLI front door: dlrig.cli.main once --live is wired there, else the same parser + cli_upgrade."""
-    from dlrig import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    if "--live" in build_parser().format_help():
-        return cli.main(argv, out, err), out.getvalue(), err.getvalue()
-    parser = build_parser()
-    cli_upgrade.add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        code = cli_upgrade.run(args, out)
-    except InputError as exc:
-        err.write(f"preflight: {exc}\n")
-        code = 2
-    return code, out.getvalue(), err.getvalue()
-
-
 @needs_ansible
 def test_live_report_over_ansible(tmp_path):
     inventory = _inventory(tmp_path, {
@@ -139,7 +120,7 @@ def test_live_report_over_ansible(tmp_path):
         "lost": ("fell-off-bus", 2, 32),   # one of two cards fell off the bus
         "missing": ("rtx2070", 2, 16),     # a declared card is not in the box
     }, unreachable=True)
-    code, out, err = _live(["-i", str(inventory), "--live", "--format", "json"])
+    code, out, err = run_cli(["-i", str(inventory), "--live", "--format", "json"])
     assert code == 1, err
     hosts = {h["name"]: h for h in json.loads(out)["hosts"]}
     assert set(hosts) == {"two", "riser", "lost", "missing", "gone"}
@@ -169,7 +150,7 @@ def test_live_report_over_ansible(tmp_path):
 @needs_ansible
 def test_live_text_report_and_limit(tmp_path):
     inventory = _inventory(tmp_path, {"two": ("two-gpus", 2, 32), "missing": ("rtx2070", 2, 16)})
-    code, out, _ = _live(["-i", str(inventory), "--limit", "two", "--live"])
+    code, out, _ = run_cli(["-i", str(inventory), "--limit", "two", "--live"])
     assert code == 0
     assert "two  OK  (live)" in out
     assert "0000:42:00.0  GeForce RTX 2070" in out
@@ -179,7 +160,7 @@ def test_live_text_report_and_limit(tmp_path):
 
 
 def test_live_and_what_if_together_is_bad_input(tmp_path):
-    code, _, err = _live(["--live", "--what-if", "memory=64"])
+    code, _, err = run_cli(["--live", "--what-if", "memory=64"])
     assert code == 2
     assert "use --live (what is in the box now) or --what-if (a plan), not both" in err
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from clirun import run_cli
 
 from dlrig.errors import InputError
 from dlrig.hardware import parse_host
@@ -220,28 +221,8 @@ def test_compare_puts_statuses_and_key_figures_side_by_side():
 
 # --- through the CLI --------------------------------------------------------------------------------
 
-def _cli(argv):
-    """dlrig.cli.main once --what-if is wired there, else the same parser + dlrig.cli_upgrade."""
-    import io
-
-    from dlrig import cli, cli_upgrade
-
-    out, err = io.StringIO(), io.StringIO()
-    if "--what-if" in cli.build_parser().format_help():
-        return cli.main(argv, out, err), out.getvalue(), err.getvalue()
-    parser = cli.build_parser()
-    cli_upgrade.add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        code = cli_upgrade.run(args, out)
-    except InputError as exc:
-        err.write(f"preflight: {exc}\n")
-        code = 2
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_cli_what_if_two_rtx_2080_founders_edition_json():
-    code, out, err = _cli(["--what-if", "gpus=2x GeForce RTX 2080@225W", "--format", "json"])
+    code, out, err = run_cli(["--what-if", "gpus=2x GeForce RTX 2080@225W", "--format", "json"])
     assert code == 0, err
     doc = json.loads(out)
     assert doc["mode"] == "what-if" and doc["what_if"] == ["gpus=2x GeForce RTX 2080@225W"]
@@ -253,7 +234,7 @@ def test_cli_what_if_two_rtx_2080_founders_edition_json():
 
 
 def test_cli_what_if_four_rtx_2080_fails_and_says_so_side_by_side():
-    code, out, _ = _cli(["--what-if", "gpus=4x RTX 2080@225W"])
+    code, out, _ = run_cli(["--what-if", "gpus=4x RTX 2080@225W"])
     assert code == 1                                                  # the planned build fails
     assert "deep-al  today OK -> planned FAIL" in out
     assert "FAIL 1131 of 1000 W (113.1 %)  *" in out                  # issue 2: psu fail at 1131 W
@@ -262,10 +243,10 @@ def test_cli_what_if_four_rtx_2080_fails_and_says_so_side_by_side():
 
 
 def test_cli_what_if_four_rtx_2070_warns_and_a_bigger_psu_and_ram_fix_it():
-    code, out, _ = _cli(["--what-if", "gpus=4x RTX 2070", "--format", "json"])
+    code, out, _ = run_cli(["--what-if", "gpus=4x RTX 2070", "--format", "json"])
     planned = {c["id"]: c["status"] for c in json.loads(out)["hosts"][0]["planned"]["checks"]}
     assert code == 0 and planned["psu_headroom"] == "warn" and planned["ram_vs_vram"] == "warn"
-    code, out, _ = _cli(["--what-if", "gpus=4x RTX 2070", "--what-if", "psu=1300 gold",
+    code, out, _ = run_cli(["--what-if", "gpus=4x RTX 2070", "--what-if", "psu=1300 gold",
                          "--what-if", "memory=64", "--format", "json", "--strict"])
     planned = {c["id"]: c["status"] for c in json.loads(out)["hosts"][0]["planned"]["checks"]}
     assert planned["psu_headroom"] == "ok" and planned["ram_vs_vram"] == "ok"
@@ -278,6 +259,6 @@ def test_cli_what_if_four_rtx_2070_warns_and_a_bigger_psu_and_ram_fix_it():
     (["--what-if", "gpus=2x RTX 2080", "--what-if", "gpus=4x RTX 2080"], "already planned"),
 ])
 def test_cli_bad_what_if_is_exit_2_with_one_line(argv, message):
-    code, out, err = _cli(argv)
+    code, out, err = run_cli(argv)
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
