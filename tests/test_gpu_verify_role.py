@@ -185,6 +185,23 @@ def test_missing_environment_is_named(tmp_path):
     assert "pytorch: no interpreter at /nonexistent/bin/python" in run.stdout
 
 
+def test_check_mode_on_an_unprovisioned_host_reports_instead_of_failing(tmp_path):
+    # A --check run before the first provisioning: no driver answers, no environment exists yet. The
+    # run says so and passes (a real run installs first); it writes no report.
+    missing_env = json.dumps(
+        {"gpu_verify_envs": [{"name": "pytorch", "framework": "torch", "python": "/nonexistent/bin/python"}]}
+    )
+    check = converge(tmp_path, "no-gpu", RTX2070, ("torch",), "-e", missing_env, "--check")
+    assert recap(check)["failed"] == 0, check.stdout
+    assert "check mode, the host as it is before this run" in check.stdout
+    assert "the NVIDIA driver does not answer" in check.stdout
+    assert "pytorch: no interpreter at /nonexistent/bin/python" in check.stdout
+    assert not (tmp_path / "report").exists()
+
+    real = converge(tmp_path, "no-gpu", RTX2070, ("torch",), "-e", missing_env)
+    assert recap(real)["failed"] == 1
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_reports(tmp_path):
     yield
