@@ -20,6 +20,17 @@ EFFICIENCY_CLASSES = ("none", "white", "bronze", "silver", "gold", "platinum", "
 SLOT_WIDTHS = (1, 2, 4, 8, 16)
 NVME_DEFAULT_LANES = 4
 
+# Upper bounds of what a workstation's declaration can sensibly say: beyond them a figure is a typo
+# (an extra zero, watts given in mW), and it would only overflow the arithmetic of the checks.
+MAX_FIGURE = float("inf")
+MAX_GPU_COUNT = 64          # cards of one model in one box
+MAX_PART_W = 5000           # any single part, GPU power limits included
+MAX_PSU_W = 20000
+MAX_CPU_LANES = 512
+MAX_RAM_GB = 65536
+MAX_VRAM_GB = 4096
+MAX_PRICE_PER_KWH = 1000    # in any currency's main unit
+
 
 @dataclass(frozen=True)
 class Cpu:
@@ -182,8 +193,9 @@ class _Reader:
         return text or None
 
     def number(self, value: Any, path: str, *, minimum: float = 0, strict: bool = False,
-               whole: bool = False, what: str = "number") -> float:
-        bound = f"{'>' if strict else '>='} {minimum:g}"
+               whole: bool = False, what: str = "number", maximum: float = MAX_FIGURE) -> float:
+        low = f"{'>' if strict else '>='} {minimum:g}"
+        bound = f"{low} and <= {maximum:g}" if maximum != MAX_FIGURE else low
         expected = f"expected a {'whole number' if whole else what} {bound}"
         if isinstance(value, str) and _NUMBER.match(value):
             number: float = float(value)
@@ -193,12 +205,12 @@ class _Reader:
             number = float(value)
         if not math.isfinite(number) or (whole and number != int(number)):
             raise self.fail(path, f"{expected}, got {_show(value)}")
-        if number < minimum or (strict and number == minimum):
+        if number < minimum or (strict and number == minimum) or number > maximum:
             raise self.fail(path, f"{expected}, got {_show(value)}")
         return int(number) if number.is_integer() else number
 
-    def integer(self, value: Any, path: str, *, minimum: int = 0) -> int:
-        return int(self.number(value, path, minimum=minimum, whole=True))
+    def integer(self, value: Any, path: str, *, minimum: int = 0, maximum: float = MAX_FIGURE) -> int:
+        return int(self.number(value, path, minimum=minimum, whole=True, maximum=maximum))
 
     def flag(self, value: Any, path: str) -> bool:
         if value is None:
@@ -238,7 +250,7 @@ _HARDWARE_KEYS = frozenset({"cpu", "motherboard", "memory", "cooler", "storage",
 def _watts(r: _Reader, value: Any, path: str, *, hint: str) -> float:
     if value is None:
         raise r.fail(path, f"missing; give the part's maximum power draw in W ({hint})")
-    return r.number(value, path)
+    return r.number(value, path, maximum=MAX_PART_W)
 
 
 def _cpu(r: _Reader, value: Any) -> Cpu:
@@ -250,9 +262,10 @@ def _cpu(r: _Reader, value: Any) -> Cpu:
     if spec is None and (m.get("watts") is None or m.get("pcie_lanes") is None):
         missing = " and ".join(k for k in ("watts", "pcie_lanes") if m.get(k) is None)
         raise r.fail(f"{path}.model", _unknown("CPU", model, missing, suggest_cpus(model)))
-    watts = spec.watts if m.get("watts") is None and spec else r.number(m.get("watts"), f"{path}.watts")
+    watts = (spec.watts if m.get("watts") is None and spec
+             else r.number(m.get("watts"), f"{path}.watts", maximum=MAX_PART_W))
     lanes = (spec.pcie_lanes if m.get("pcie_lanes") is None and spec
-             else r.integer(m.get("pcie_lanes"), f"{path}.pcie_lanes"))
+             else r.integer(m.get("pcie_lanes"), f"{path}.pcie_lanes", maximum=MAX_CPU_LANES))
     gen = _gen(r, m.get("pcie_gen"), f"{path}.pcie_gen")
     return Cpu(model, watts, lanes, gen if gen is not None else (spec.pcie_gen if spec else None), spec)
 
@@ -264,6 +277,15 @@ def _gen(r: _Reader, value: Any, path: str) -> int | None:
     if gen > 7:
         raise r.fail(path, f"expected a PCIe generation 1-7, got {_show(value)}")
     return gen
+
+
+def _lanes(r: _Reader, value: Any, path: str, *, allow_none: bool = False) -> int:
+    lanes = r.integer(value, path, minimum=0 if allow_none else 1)
+    widths = ((0,) if allow_none else ()) + tuple(sorted(SLOT_WIDTHS))
+    if lanes not in widths:
+        listed = f"{', '.join(map(str, widths[:-1]))} or {widths[-1]}"
+        raise r.fail(path, f"expected a PCIe width of {listed} lanes, got {_show(value)}")
+    return lanes
 
 
 def _unknown(kind: str, model: str, missing: str, suggestions: list[str]) -> str:
@@ -291,7 +313,7 @@ def _memory(r: _Reader, value: Any) -> Memory:
     m = r.mapping(value, path, frozenset({"gb", "watts", "model"}))
     if m.get("gb") is None:
         raise r.fail(f"{path}.gb", "missing; give the installed RAM in GB")
-    gb = r.number(m.get("gb"), f"{path}.gb", strict=True)
+    gb = r.number(m.get("gb"), f"{path}.gb", minimum=0.5, maximum=MAX_RAM_GB)
     return Memory(gb, _watts(r, m.get("watts"), f"{path}.watts", hint="about 3 W per DIMM"))
 
 
@@ -310,7 +332,7 @@ def _drive(r: _Reader, value: Any, path: str) -> Drive:
                      f"expected nvme, sata, sas, usb or pcie, got {_show(m.get('interface'))}")
     default_lanes = NVME_DEFAULT_LANES if interface in {"nvme", "pcie"} else 0
     lanes = (default_lanes if m.get("pcie_lanes") is None
-             else r.integer(m.get("pcie_lanes"), f"{path}.pcie_lanes"))
+             else _lanes(r, m.get("pcie_lanes"), f"{path}.pcie_lanes", allow_none=True))
     return Drive(r.text(m.get("model"), f"{path}.model", required=False), interface, lanes,
                  _watts(r, m.get("watts"), f"{path}.watts",
                         hint="about 10 W for an NVMe SSD, 10-20 W for a HDD"),
@@ -322,7 +344,7 @@ def _pcie_device(r: _Reader, value: Any, path: str) -> PcieDevice:
     if m.get("pcie_lanes") is None:
         raise r.fail(f"{path}.pcie_lanes", "missing; give the card's PCIe width (1, 4, 8 or 16)")
     return PcieDevice(r.text(m.get("model"), f"{path}.model", required=False),
-                      r.integer(m.get("pcie_lanes"), f"{path}.pcie_lanes"),
+                      _lanes(r, m.get("pcie_lanes"), f"{path}.pcie_lanes"),
                       _watts(r, m.get("watts"), f"{path}.watts", hint="see the card's datasheet"),
                       r.flag(m.get("via_chipset"), f"{path}.via_chipset"))
 
@@ -331,17 +353,19 @@ def _gpu(r: _Reader, value: Any, path: str) -> GpuDecl:
     m = r.mapping(value, path, frozenset({"model", "count", "watts", "vram_gb", "power_limit_w"}))
     model = r.text(m.get("model"), f"{path}.model")
     assert model is not None
-    count = 1 if m.get("count") is None else r.integer(m.get("count"), f"{path}.count", minimum=1)
+    count = (1 if m.get("count") is None
+             else r.integer(m.get("count"), f"{path}.count", minimum=1, maximum=MAX_GPU_COUNT))
     spec = find_gpu(model)
     if spec is None and (m.get("watts") is None or m.get("vram_gb") is None):
         missing = " and ".join(k for k in ("watts", "vram_gb") if m.get(k) is None)
         raise r.fail(f"{path}.model", _unknown("GPU", model, missing, suggest_gpus(model)))
     watts = (spec.watts if m.get("watts") is None and spec
-             else r.number(m.get("watts"), f"{path}.watts", strict=True))
+             else r.number(m.get("watts"), f"{path}.watts", minimum=1, maximum=MAX_PART_W))
     vram = (spec.vram_gb if m.get("vram_gb") is None and spec
-            else r.number(m.get("vram_gb"), f"{path}.vram_gb", strict=True))
+            else r.number(m.get("vram_gb"), f"{path}.vram_gb", minimum=0.1, maximum=MAX_VRAM_GB))
     limit = m.get("power_limit_w")
-    power_limit = None if limit is None else r.number(limit, f"{path}.power_limit_w", strict=True)
+    power_limit = (None if limit is None
+                   else r.number(limit, f"{path}.power_limit_w", minimum=1, maximum=MAX_PART_W))
     return GpuDecl(spec.name if spec else model, count, watts, vram, power_limit, spec)
 
 
@@ -350,15 +374,20 @@ def _psu(r: _Reader, value: Any) -> Psu:
     m = r.mapping(value, path, frozenset({"model", "watts", "efficiency"}))
     if m.get("watts") is None:
         raise r.fail(f"{path}.watts", "missing; give the PSU's rated output in W")
-    watts = r.number(m.get("watts"), f"{path}.watts", strict=True)
+    watts = r.number(m.get("watts"), f"{path}.watts", minimum=1, maximum=MAX_PSU_W)
     raw = r.text(m.get("efficiency"), f"{path}.efficiency", required=False) or "none"
-    efficiency = re.sub(r"^80\s*plus\s*", "", raw.lower()).strip() or "white"
-    if efficiency in {"standard", "80plus"}:
-        efficiency = "white"
-    if efficiency not in EFFICIENCY_CLASSES:
+    efficiency = efficiency_class(raw)
+    if efficiency is None:
         raise r.fail(f"{path}.efficiency",
                      f"unknown 80 PLUS class {raw!r}; expected one of {', '.join(EFFICIENCY_CLASSES)}")
     return Psu(watts, efficiency)
+
+
+def efficiency_class(raw: str) -> str | None:
+    """The 80 PLUS class a text names ("80 PLUS Gold" -> gold; "80 plus", "standard" -> white), or None."""
+    name = re.sub(r"^80\s*plus\s*", "", raw.strip().lower()).strip() or "white"
+    name = "white" if name in {"standard", "80plus"} else name
+    return name if name in EFFICIENCY_CLASSES else None
 
 
 def parse_hardware(r: _Reader, value: Any) -> Hardware:
@@ -399,7 +428,8 @@ def _power(r: _Reader, value: Any) -> Power:
         raise r.fail("power.mains_v",
                      f"expected 115 or 230 (the 80 PLUS test voltages), got {_show(m.get('mains_v'))}")
     return Power(
-        price_per_kwh=None if price is None else r.number(price, "power.price_per_kwh"),
+        price_per_kwh=(None if price is None
+                       else r.number(price, "power.price_per_kwh", maximum=MAX_PRICE_PER_KWH)),
         currency=r.text(m.get("currency"), "power.currency", required=False) or "EUR",
         headroom_pct=headroom_pct,
         mains_v=mains,

@@ -27,15 +27,22 @@ from typing import Any
 
 from dlrig.catalogue import normalise
 from dlrig.errors import InputError
+from dlrig.hardware import (
+    EFFICIENCY_CLASSES,
+    MAX_GPU_COUNT,
+    MAX_PART_W,
+    MAX_PSU_W,
+    MAX_RAM_GB,
+    efficiency_class,
+)
 
 OPTION = "--what-if"
-EFFICIENCY_CLASSES = ("none", "white", "bronze", "silver", "gold", "platinum", "titanium")
 _KEYS = {"gpus": "gpus", "gpu": "gpus", "psu": "psu", "memory": "memory", "ram": "memory", "mem": "memory"}
 
 _COUNT = re.compile(r"^\s*(?P<count>-?\d+(?:\.\d+)?)\s*(?:x|×|\*)\s*(?P<rest>.*)$", re.IGNORECASE)
 _WATTS = re.compile(r"@\s*(?P<w>\d+(?:\.\d+)?)\s*w?\b", re.IGNORECASE)
 _LIMIT = re.compile(r"\blimit\s*[=:]?\s*(?P<w>\d+(?:\.\d+)?)\s*w?\b", re.IGNORECASE)
-_PSU = re.compile(r"^\s*(?:(?P<w>\d+(?:\.\d+)?)\s*(?:w|watts?)?\b)?\s*(?:80\s*plus\s*)?(?P<cls>[a-z]+)?\s*$",
+_PSU = re.compile(r"^\s*(?:(?P<w>\d+(?:\.\d+)?)\s*(?:w|watts?)?(?![a-z]))?\s*(?P<cls>[a-z0-9 ]*?)\s*$",
                   re.IGNORECASE)
 _GB = re.compile(r"^\s*(?P<gb>\d+(?:\.\d+)?)\s*(?:gb|g|gib)?\s*$", re.IGNORECASE)
 
@@ -93,10 +100,11 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _positive(text: str, what: str, spec: str, host: str | None) -> float:
+def _positive(text: str, what: str, spec: str, host: str | None, maximum: float) -> float:
     value = float(text)
-    if value <= 0:
-        raise InputError(host, OPTION, f"{spec!r}: {what} must be > 0, got {text}")
+    if not 0 < value <= maximum:
+        shown = text if len(text) <= 20 else text[:17] + "..."
+        raise InputError(host, OPTION, f"{spec!r}: {what} must be > 0 and <= {maximum:g}, got {shown}")
     return value
 
 
@@ -105,11 +113,11 @@ def _parse_gpu(part: str, spec: str, host: str | None) -> PlannedGpu:
     watts = limit = None
     m = _LIMIT.search(text)
     if m:
-        limit = _positive(m.group("w"), "the power limit", spec, host)
+        limit = _positive(m.group("w"), "the power limit", spec, host, MAX_PART_W)
         text = (text[: m.start()] + text[m.end():]).strip()
     m = _WATTS.search(text)
     if m:
-        watts = _positive(m.group("w"), "the board power", spec, host)
+        watts = _positive(m.group("w"), "the board power", spec, host, MAX_PART_W)
         text = (text[: m.start()] + text[m.end():]).strip()
     if "@" in text or re.search(r"\blimit\b", text, re.IGNORECASE):
         raise InputError(host, OPTION, f"{spec!r}: cannot read the watts in {part.strip()!r}; "
@@ -120,11 +128,17 @@ def _parse_gpu(part: str, spec: str, host: str | None) -> PlannedGpu:
         raw = m.group("count")
         if not raw.isdigit():
             raise InputError(host, OPTION, f"{spec!r}: the GPU count must be a whole number >= 1, got {raw}")
-        count = int(raw)
-        if count < 1:
-            raise InputError(host, OPTION, f"{spec!r}: the GPU count must be >= 1, got {count}")
+        count = int(raw) if len(raw) <= 6 else 10**6
+        if not 1 <= count <= MAX_GPU_COUNT:
+            shown = raw if len(raw) <= 20 else raw[:17] + "..."
+            raise InputError(host, OPTION,
+                             f"{spec!r}: the GPU count must be >= 1 and <= {MAX_GPU_COUNT}, got {shown}")
         text = m.group("rest").strip()
     model = " ".join(text.split())
+    if re.match(r"^\d+\s+\S", model):
+        count_text, rest = model.split(None, 1)
+        raise InputError(host, OPTION,
+                         f"{spec!r}: write the count with an x, e.g. 'gpus={count_text}x {rest}'")
     if not model or model.isdigit():
         raise InputError(host, OPTION, f"{spec!r}: name the GPU model, e.g. 'gpus=2x GeForce RTX 2080'")
     return PlannedGpu(model=model, count=count, watts=watts, power_limit_w=limit)
@@ -155,20 +169,21 @@ def parse_specs(specs: Sequence[str], host: str | None = None) -> WhatIf:
             gpus = tuple(_parse_gpu(part, spec, host) for part in value.split("+"))
         elif key == "psu":
             m = _PSU.match(value)
-            if not m or (m.group("w") is None and m.group("cls") is None):
+            unknown = m is not None and bool(m.group("cls")) and efficiency_class(m.group("cls")) is None
+            if not m or (m.group("w") is None and (not m.group("cls") or unknown)):
                 raise InputError(host, OPTION,
                                  f"{spec!r}: expected 'psu=WATTS [CLASS]', e.g. 'psu=1300 gold'")
-            cls = m.group("cls").lower() if m.group("cls") else None
-            if cls is not None and cls not in EFFICIENCY_CLASSES:
-                raise InputError(host, OPTION, f"{spec!r}: unknown efficiency class {cls!r}; "
+            cls = efficiency_class(m.group("cls")) if m.group("cls") else None
+            if m.group("cls") and cls is None:
+                raise InputError(host, OPTION, f"{spec!r}: unknown efficiency class {m.group('cls')!r}; "
                                  f"use one of {', '.join(EFFICIENCY_CLASSES)}")
-            watts = _positive(m.group("w"), "the PSU rating", spec, host) if m.group("w") else None
+            watts = _positive(m.group("w"), "the PSU rating", spec, host, MAX_PSU_W) if m.group("w") else None
             psu = PsuSpec(watts=watts, efficiency=cls)
         else:
             m = _GB.match(value)
             if not m:
                 raise InputError(host, OPTION, f"{spec!r}: expected 'memory=GB', e.g. 'memory=64'")
-            memory = _positive(m.group("gb"), "the memory size", spec, host)
+            memory = _positive(m.group("gb"), "the memory size", spec, host, MAX_RAM_GB)
     return WhatIf(gpus=gpus, psu=psu, memory_gb=memory, specs=tuple(specs))
 
 

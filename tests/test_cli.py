@@ -157,7 +157,7 @@ def test_text_report_has_a_block_per_host_and_a_tally():
     [
         (
             {"hosts.yml": BOX + "        gpus:\n          - {model: RTX 2070, count: two}\n"},
-            "preflight: box1: hardware.gpus[0].count: expected a whole number >= 1, got 'two'",
+            "preflight: box1: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, got 'two'",
         ),
         (
             {"hosts.yml": BOX + "        gpus: [{model: GeForce RTX 2070 Supr}]\n"},
@@ -166,7 +166,7 @@ def test_text_report_has_a_block_per_host_and_a_tally():
         ),
         (
             {"hosts.yml": BOX + "        psu: {watts: -5}\n"},
-            "preflight: box1: hardware.psu.watts: expected a number > 0, got -5",
+            "preflight: box1: hardware.psu.watts: expected a number >= 1 and <= 20000, got -5",
         ),
         (
             {"hosts.yml": BOX + "        psu: {watts: 800, efficiency: diamond}\n"},
@@ -234,7 +234,8 @@ def test_script_runs_as_a_program_with_exit_codes_and_no_traceback(tmp_path):
     failed = subprocess.run([sys.executable, script, "-i", bad], capture_output=True, text=True, check=False)
     assert failed.returncode == 2 and failed.stdout == ""
     assert (
-        failed.stderr == "preflight: box1: hardware.gpus[0].count: expected a whole number >= 1, got 'two'\n"
+        failed.stderr
+        == "preflight: box1: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, got 'two'\n"
     )
     fail = subprocess.run(
         [sys.executable, script, "-i", YAML_DIR, "--limit", "four-2080"],

@@ -121,23 +121,23 @@ def test_numbers_may_come_as_strings_from_templates_or_ini():
     [
         (
             {"hardware__gpus__0__count": "two"},
-            "deep-al: hardware.gpus[0].count: expected a whole number >= 1, got 'two'",
+            "deep-al: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, got 'two'",
         ),
         (
             {"hardware__gpus__0__count": 0},
-            "deep-al: hardware.gpus[0].count: expected a whole number >= 1, got 0",
+            "deep-al: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, got 0",
         ),
         (
             {"hardware__gpus__0__count": 1.5},
-            "deep-al: hardware.gpus[0].count: expected a whole number >= 1, got 1.5",
+            "deep-al: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, got 1.5",
         ),
         (
             {"hardware__gpus__0__count": True},
-            "deep-al: hardware.gpus[0].count: expected a whole number >= 1, got True",
+            "deep-al: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, got True",
         ),
         (
             {"hardware__gpus__0__watts": -185},
-            "deep-al: hardware.gpus[0].watts: expected a number > 0, got -185",
+            "deep-al: hardware.gpus[0].watts: expected a number >= 1 and <= 5000, got -185",
         ),
         (
             {"hardware__psu__watts": None},
@@ -153,7 +153,42 @@ def test_numbers_may_come_as_strings_from_templates_or_ini():
             "deep-al: hardware.motherboard.gpu_slots[1]: "
             "expected a slot width of 1, 2, 4, 8 or 16 lanes, got 3",
         ),
-        ({"hardware__memory__gb": "lots"}, "deep-al: hardware.memory.gb: expected a number > 0, got 'lots'"),
+        (
+            {"hardware__memory__gb": "lots"},
+            "deep-al: hardware.memory.gb: expected a number >= 0.5 and <= 65536, got 'lots'",
+        ),
+        # Figures beyond any workstation: a typo, refused before they overflow a check's arithmetic.
+        (
+            {"hardware__gpus": [{"model": "GeForce RTX 2070", "count": 10**20}]},
+            "deep-al: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, "
+            "got 100000000000000000000",
+        ),
+        (
+            {"hardware__gpus": [{"model": "GeForce RTX 2070", "watts": 1.0e308}]},
+            "deep-al: hardware.gpus[0].watts: expected a number >= 1 and <= 5000, got 1e+308",
+        ),
+        (
+            {"hardware__gpus": [{"model": "GeForce RTX 2070", "power_limit_w": 1.0e-320}]},
+            "deep-al: hardware.gpus[0].power_limit_w: expected a number >= 1 and <= 5000, got 1e-320",
+        ),
+        (
+            {"hardware__gpus": [{"model": "Mystery", "watts": 100, "vram_gb": 1.0e-320}]},
+            "deep-al: hardware.gpus[0].vram_gb: expected a number >= 0.1 and <= 4096, got 1e-320",
+        ),
+        (
+            {"power__price_per_kwh": 1.0e308},
+            "deep-al: power.price_per_kwh: expected a number >= 0 and <= 1000, got 1e+308",
+        ),
+        (
+            {"hardware__other_pcie": [{"model": "NIC", "pcie_lanes": 3, "watts": 10}]},
+            "deep-al: hardware.other_pcie[0].pcie_lanes: "
+            "expected a PCIe width of 1, 2, 4, 8 or 16 lanes, got 3",
+        ),
+        (
+            {"hardware__storage": [{"model": "SSD", "interface": "nvme", "pcie_lanes": 3, "watts": 8}]},
+            "deep-al: hardware.storage[0].pcie_lanes: "
+            "expected a PCIe width of 0, 1, 2, 4, 8 or 16 lanes, got 3",
+        ),
         (
             {"hardware__storage__0__watts": None},
             "deep-al: hardware.storage[0].watts: missing; give the part's maximum power draw in W "
@@ -170,7 +205,10 @@ def test_numbers_may_come_as_strings_from_templates_or_ini():
             {"power__headroom_pct": 150},
             "deep-al: power.headroom_pct: expected a percentage below 100, got 150",
         ),
-        ({"power__price_per_kwh": -1}, "deep-al: power.price_per_kwh: expected a number >= 0, got -1"),
+        (
+            {"power__price_per_kwh": -1},
+            "deep-al: power.price_per_kwh: expected a number >= 0 and <= 1000, got -1",
+        ),
         ({"os": {"distribution": "Ubuntu"}}, 'deep-al: os.release: missing; quote it, e.g. release: "22.04"'),
         ({"stack": ["cuda"]}, "deep-al: stack: expected a mapping, got a list"),
     ],

@@ -100,6 +100,11 @@ def test_several_flags_combine():
         ("psu=lots of watts", "expected 'psu=WATTS [CLASS]'"),
         ("memory=sixty", "expected 'memory=GB'"),
         ("memory=0", "memory size must be > 0"),
+        # Figures beyond any workstation are refused before the checks would try to compute with them.
+        ("gpus=" + "9" * 20 + "x RTX 2080", "the GPU count must be >= 1 and <= 64, got 99999999999999999999"),
+        ("gpus=2x RTX 2080 limit=9999W", "the power limit must be > 0 and <= 5000, got 9999"),
+        ("memory=" + "9" * 400 + ".5", "the memory size must be > 0 and <= 65536, got 99999999999999999..."),
+        ("gpus=2 RTX 2080", "write the count with an x, e.g. 'gpus=2x RTX 2080'"),
     ],
 )
 def test_bad_specs_name_the_option_and_the_problem(spec, fragment):
@@ -262,3 +267,12 @@ def test_cli_bad_what_if_is_exit_2_with_one_line(argv, message):
     code, out, err = run_cli(argv)
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("spec", "cls"),
+    [("psu=1300 standard", "white"), ("psu=1300 80 plus", "white"), ("psu=1300 80 PLUS Gold", "gold"),
+     ("psu=1300W titanium", "titanium"), ("psu=1300", None)],
+)
+def test_psu_classes_read_as_the_inventory_reads_them(spec, cls):
+    assert parse_specs([spec]).psu.efficiency == cls

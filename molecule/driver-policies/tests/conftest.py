@@ -47,8 +47,11 @@ def _ansible_playbook() -> str:
     return str(beside) if beside.exists() else shutil.which("ansible-playbook") or "ansible-playbook"
 
 
-def run_converge(host: str, tmp: Path, extra_vars: dict[str, Any] | None = None) -> PlaybookRun:
-    """Run converge.yml against ``host`` alone (driver_policies_hosts), with ``extra_vars``."""
+def run_converge(
+    host: str, tmp: Path, extra_vars: dict[str, Any] | None = None, check: bool = False
+) -> PlaybookRun:
+    """Run converge.yml against ``host`` alone (driver_policies_hosts), with ``extra_vars``; ``--check``
+    when ``check``."""
     env = dict(os.environ)
     env.update({
         "ANSIBLE_ROLES_PATH": str(PROJECT / "roles"),
@@ -63,6 +66,7 @@ def run_converge(host: str, tmp: Path, extra_vars: dict[str, Any] | None = None)
     assert inventory, "run through `molecule verify -s driver-policies` (MOLECULE_INVENTORY_FILE is unset)"
     variables = {"driver_policies_hosts": host, **(extra_vars or {})}
     cmd = [_ansible_playbook(), "-i", inventory, str(SCENARIO / "converge.yml"), "-e", json.dumps(variables)]
+    cmd += ["--check"] if check else []
     done = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.stdout.strip(), f"no JSON from ansible-playbook (rc {done.returncode}):\n{done.stderr}"
     doc = json.loads(done.stdout)

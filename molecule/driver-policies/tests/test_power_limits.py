@@ -119,3 +119,31 @@ def test_an_out_of_range_run_sets_no_limit_and_changes_nothing(host: Any, out_of
     assert out_of_range.changed() == []
     assert power_limit_calls(host) == [["-i", "1", "-pl", "300"]]   # still only the converge's one call
     assert limits(host) == {0: 140.0, 1: 300.0, 2: 450.0, 3: 300.0}
+
+
+# Last in this module: it takes the limits away from the host the tests above read.
+@pytest.fixture(scope="module")
+def limits_removed(
+    tmp_path_factory: pytest.TempPathFactory, out_of_range: PlaybookRun
+) -> tuple[PlaybookRun, PlaybookRun]:
+    """converge.yml twice more, the inventory's limits removed (no power_limit_w on any GPU)."""
+    hardware = {"gpus": [
+        {"model": "GeForce RTX 3090", "count": 2},
+        {"model": "RTX A4000", "count": 1},
+        {"model": "GeForce RTX 4090", "count": 1},
+    ]}
+    tmp = tmp_path_factory.mktemp("limits-removed")
+    return run_converge(HOST, tmp, {"hardware": hardware}), run_converge(HOST, tmp, {"hardware": hardware})
+
+
+def test_limits_removed_from_the_inventory_no_longer_come_back_at_boot(
+    host: Any, limits_removed: tuple[PlaybookRun, PlaybookRun]
+) -> None:
+    first, second = limits_removed
+    assert first.rc == 0, first.stderr[-2000:]
+    assert "nvidia_driver : Remove the power-limit unit and its script" in first.changed()
+    assert not host.file("/etc/systemd/system/dlrig-gpu-power-limits.service").exists
+    assert not host.file("/usr/local/sbin/dlrig-gpu-power-limits").exists
+    assert host.run("systemctl is-enabled dlrig-gpu-power-limits.service").rc != 0
+    assert power_limit_calls(host) == [["-i", "1", "-pl", "300"]]   # nothing set on the way out
+    assert second.rc == 0 and second.changed() == [], second.changed()

@@ -13,6 +13,7 @@ order in which the tests run.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def mok_enrolled(host: Any, tmp_path_factory: pytest.TempPathFactory, mok_not_en
 
 
 def test_the_role_read_secure_boot_on_from_the_efi_variable(no_mok: Outcome) -> None:
-    assert no_mok.run.task(READ_TASK)["stdout"].split() == ["6", "0", "0", "0", "1"]
+    assert list(base64.b64decode(no_mok.run.task(READ_TASK)["content"])) == [6, 0, 0, 0, 1]
     assert no_mok.run.task("nvidia_driver : Record whether Secure Boot is on")["ansible_facts"] == {
         "nvidia_driver_secure_boot": True}
 
