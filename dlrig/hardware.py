@@ -88,6 +88,7 @@ class GpuDecl:
     vram_gb: float
     power_limit_w: float | None
     spec: GpuSpec | None
+    arch: str | None = None  # the inventory's `arch` (e.g. Maxwell), for a card the catalogue lacks
 
     @property
     def budget_w(self) -> float:
@@ -350,7 +351,7 @@ def _pcie_device(r: _Reader, value: Any, path: str) -> PcieDevice:
 
 
 def _gpu(r: _Reader, value: Any, path: str) -> GpuDecl:
-    m = r.mapping(value, path, frozenset({"model", "count", "watts", "vram_gb", "power_limit_w"}))
+    m = r.mapping(value, path, frozenset({"model", "count", "watts", "vram_gb", "power_limit_w", "arch"}))
     model = r.text(m.get("model"), f"{path}.model")
     assert model is not None
     count = (1 if m.get("count") is None
@@ -366,7 +367,8 @@ def _gpu(r: _Reader, value: Any, path: str) -> GpuDecl:
     limit = m.get("power_limit_w")
     power_limit = (None if limit is None
                    else r.number(limit, f"{path}.power_limit_w", minimum=1, maximum=MAX_PART_W))
-    return GpuDecl(spec.name if spec else model, count, watts, vram, power_limit, spec)
+    arch = r.text(m.get("arch"), f"{path}.arch", required=False)
+    return GpuDecl(spec.name if spec else model, count, watts, vram, power_limit, spec, arch)
 
 
 def _psu(r: _Reader, value: Any) -> Psu:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,8 +88,38 @@ def _check_sources(sources: Sequence[str]) -> None:
             raise InputError(None, "-i", f"inventory {source!r} is not readable")
 
 
+@contextmanager
+def _warnings_held(held: list[str]) -> Iterator[None]:
+    """Hold Ansible's warnings while the inventory is read: when the read ends in an error, that error is
+    the one line the user gets; when it succeeds, the caller prints what was held, a line each."""
+    from ansible.utils.display import Display
+
+    display = Display()  # the process-wide instance
+    saved_warning = display.warning
+
+    def hold(msg: str, formatted: bool = False) -> None:
+        held.append(msg)
+
+    display.warning = hold  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        display.warning = saved_warning  # type: ignore[method-assign]
+
+
 def load_hosts(sources: str | Sequence[str], limit: str | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """``[(host name, variables)]`` for every host of the inventory (after ``limit``), in inventory order."""
+    """``[(host name, variables)]`` for every host of the inventory (after ``limit``), in inventory order.
+    Ansible's warnings (a duplicate key in host_vars, ...) are printed on stderr as one line each, and only
+    when no error follows."""
+    held: list[str] = []
+    with _warnings_held(held):
+        hosts = _load_hosts(sources, limit)
+    for msg in held:
+        sys.stderr.write(f"preflight: warning: {one_line(Exception(msg))}\n")
+    return hosts
+
+
+def _load_hosts(sources: str | Sequence[str], limit: str | None) -> list[tuple[str, dict[str, Any]]]:
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader

@@ -143,6 +143,15 @@ def test_more_gpus_than_slots_fail():
     assert check_pcie(plan([{"model": "RTX 2070", "count": 5}])).figures["gpus"][4]["lanes"] == 0
 
 
+@pytest.mark.parametrize("board", [{"model": "B", "watts": 0}, {"model": "B", "gpu_slots": [], "watts": 0}])
+def test_a_board_without_a_slot_list_skips_both_slot_checks_alike(board):
+    # Not "0 slots, fail" beside "not checked": both checks say the list is missing.
+    plan_ = plan(motherboard=board)
+    for result in (check_slots(plan_), check_pcie(plan_)):
+        assert result.status == "ok" and result.figures.get("skipped") is True, result
+        assert result.message.endswith("hardware.motherboard.gpu_slots is not declared"), result.message
+
+
 def test_ram_equal_to_vram_is_enough():
     assert check_ram(plan(TWO_2080)).status == "ok"
 

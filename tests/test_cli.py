@@ -275,3 +275,22 @@ def test_script_reexecs_into_the_venv_or_prints_a_hint(tmp_path):
     hint = subprocess.run([str(SYSTEM_PYTHON), "-I", str(copy)], capture_output=True, text=True, check=False)
     assert hint.returncode == 2 and hint.stdout == ""
     assert hint.stderr.count("\n") == 1 and "bin/dlrig preflight" in hint.stderr
+
+
+def test_ansible_warnings_never_add_lines_to_an_error_and_are_one_line_each_otherwise(tmp_path):
+    # As a program: Ansible's own display would print "[WARNING]: Could not match supplied host pattern"
+    # before dlrig's error, and a duplicate key's warning over three lines.
+    script = str(ROOT / "scripts" / "preflight.py")
+    nomatch = subprocess.run([sys.executable, script, "-i", YAML_DIR, "--limit", "nomatch"],
+                             capture_output=True, text=True, check=False)
+    assert nomatch.returncode == 2
+    assert nomatch.stderr == f"preflight: --limit: no host of {YAML_DIR} matches --limit 'nomatch'\n"
+    reference = (ROOT / "inventory/host_vars/deep-al.yml").read_text()
+    inventory = write(tmp_path, {"hosts": "box1\n",
+                                 "host_vars/box1.yml": reference + "power: {price_per_kwh: 0.30}\n"})
+    duplicate = subprocess.run([sys.executable, script, "-i", f"{inventory}/hosts"],
+                               capture_output=True, text=True, check=False)
+    assert duplicate.returncode == 0, duplicate.stderr
+    assert duplicate.stderr.count("\n") == 1
+    assert duplicate.stderr.startswith("preflight: warning: While constructing a mapping from ")
+    assert "found a duplicate dict key (power)" in duplicate.stderr

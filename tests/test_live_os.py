@@ -54,3 +54,23 @@ def test_undeclared_os_is_resolved_from_the_facts():
 
 def test_role_facts_leave_out_what_was_not_resolved():
     assert role_facts(check_stack(plan_with()).figures) == {}
+
+
+def _uncatalogued(arch: str | None) -> dict:
+    gpu = {"model": "GeForce GTX 980", "watts": 165, "vram_gb": 4}
+    return {"os": {"distribution": "Ubuntu", "release": "22.04"},
+            "hardware": {"gpus": [gpu | ({"arch": arch} if arch else {})]}}
+
+
+def test_a_card_the_catalogue_lacks_gets_a_stack_for_its_declared_architecture():
+    # Without `arch` the resolver cannot know that CUDA 13 no longer runs a Maxwell card: it warns.
+    blind = check_stack(parse_host("m1", _uncatalogued(None)))
+    assert blind.status == "warn" and "declare it (hardware.gpus[].arch" in blind.message
+    assert blind.figures["cuda"].startswith("13.")
+    told = check_stack(parse_host("m1", _uncatalogued("Maxwell")))
+    assert told.status == "ok", told.message
+    assert (told.figures["driver"], told.figures["cuda"]) == ("580", "12.9")
+    wrong = check_stack(parse_host("m1", _uncatalogued("Maxwel")))
+    assert wrong.status == "fail"
+    assert "GeForce GTX 980: unknown architecture 'Maxwel'" in wrong.message
+    assert "Maxwell, Pascal" in wrong.message

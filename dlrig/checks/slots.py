@@ -13,6 +13,8 @@ def check_slots(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.motherboard is None:
         return skipped(CHECK_ID, "hardware.motherboard is not declared")
+    if not hw.motherboard.gpu_slots:  # as pcie_lanes: no slot list, nothing to check against
+        return skipped(CHECK_ID, "hardware.motherboard.gpu_slots is not declared")
     slots, gpus = len(hw.motherboard.gpu_slots), hw.gpu_count
     board = hw.motherboard.model or "the motherboard"
     figures = {"gpu_count": gpus, "gpu_slots": slots, "free_slots": max(0, slots - gpus),

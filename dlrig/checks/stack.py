@@ -28,10 +28,12 @@ def _targets(plan: HostPlan) -> tuple[list[GpuTarget], list[str]]:
     unknown: list[str] = []
     for decl in plan.hardware.gpus if plan.hardware else []:
         spec = decl.spec
-        if spec is None or not spec.arch:
+        if decl.arch:  # declared in the inventory: it wins over the catalogue's
+            targets.append(GpuTarget(decl.model, decl.arch, ""))
+        elif spec is None or not spec.arch:
             unknown.append(decl.model)
-            continue
-        targets.append(GpuTarget(spec.name, spec.arch, spec.compute_capability))
+        else:
+            targets.append(GpuTarget(spec.name, spec.arch, spec.compute_capability))
     return targets, unknown
 
 
@@ -89,7 +91,8 @@ def check_stack(plan: HostPlan) -> CheckResult:
     if unknown:
         status = "warn"
         message += (f"; architecture of {', '.join(unknown)} unknown (not in the catalogue): resolved "
-                    f"without it, add it to the catalogue or check the stack on the host")
+                    f"without it; declare it (hardware.gpus[].arch, e.g. arch: Maxwell) or add the card "
+                    f"to the catalogue")
     return CheckResult(id="stack", status=status, message=message, figures=_figures(res))
 
 
