@@ -247,3 +247,11 @@ def test_report_summary_and_exit_codes(monkeypatch):
     assert exit_code({"hosts": report["hosts"][:2]}, strict=True) == 1
     assert exit_code({"hosts": [{"verdict": "warn"}]}) == 0
     assert exit_code({"hosts": [{"verdict": "warn"}]}, strict=True) == 1
+
+
+def test_a_power_limit_above_the_board_power_is_a_warning():
+    result = check_psu(plan([{"model": "GeForce RTX 2070", "power_limit_w": 500}]))
+    assert result.status == "warn"
+    assert "GeForce RTX 2070: power_limit_w 500 W is above its board power 175 W" in result.message
+    assert result.figures["max_draw_w"] == 731  # counted as given
+    assert check_psu(plan([{"model": "GeForce RTX 2070", "power_limit_w": 150}])).status == "ok"

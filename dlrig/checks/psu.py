@@ -51,6 +51,22 @@ def _round_up(watts: float, step: int = 50) -> int:
 
 
 def check_psu(plan: HostPlan) -> CheckResult:
+    result = _check_psu(plan)
+    hw = plan.hardware
+    over = [g for g in (hw.gpus if hw else []) if g.power_limit_w is not None and g.power_limit_w > g.watts]
+    if not over:
+        return result
+    # A limit above the board power is counted as given, but the card itself caps it: nvidia-smi accepts
+    # only its own range, and the nvidia_driver role stops on a limit outside it.
+    note = "; ".join(f"{g.model}: power_limit_w {fmt_w(g.power_limit_w or 0)} is above its board power "
+                     f"{fmt_w(g.watts)}" for g in over)
+    status = "warn" if result.status == "ok" else result.status
+    return CheckResult(CHECK_ID, status, f"{result.message}; {note} — most cards accept only a little above "
+                       "it (nvidia-smi -q -d POWER shows the range); lower the limit or correct watts",
+                       result.figures)
+
+
+def _check_psu(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.psu is None:
         return skipped(CHECK_ID, "hardware.psu is not declared")
