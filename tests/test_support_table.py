@@ -53,3 +53,14 @@ def test_markers_and_heading_are_added_when_missing(table):
         "## Support matrix\n\n<!-- support-table:start -->\nTABLE\n<!-- support-table:end -->\n")
     assert table.update(updated, "NEW").count("<!-- support-table:start -->") == 1
     assert "NEW" in table.update(updated, "NEW") and "TABLE" not in table.update(updated, "NEW")
+
+
+def test_the_unverified_count_covers_every_section_of_the_matrix(table, tmp_path):
+    # cudnn_releases, compute_capability_first_cuda and torch_variant_archs carry `verified` too.
+    lines = table.MATRIX_FILE.read_text().splitlines()
+    marked = sum("verified: false" in line for line in lines if not line.startswith("#"))
+    assert table._unverified_rows() == marked
+    sample = tmp_path / "m.yml"
+    sample.write_text("a: [{verified: false}, {verified: true}]\n"
+                      "b: {c: [{verified: false, d: {verified: false}}]}\n")
+    assert table._unverified_rows(sample) == 3
