@@ -4,7 +4,8 @@
 # on the host. "Anything": the installed packages (name and version) and every file under /etc, /opt,
 # /usr/local, /var/lib (less apt's lists, dpkg's and systemd's state), /root and /home (path, type,
 # size, mtime, link target; a directory's mtime is left out, Ansible's own ~/.ansible/tmp makes /root's
-# move). The snapshot runs inside the container through `docker exec` (DOCKER_HOST as for Molecule).
+# move). apt's lists are left out because a check run refreshes them on purpose (README, "--check").
+# The snapshot runs inside the container through `docker exec` (DOCKER_HOST as for Molecule).
 set -euo pipefail
 scenario=${1:?usage: check-changes-nothing.sh SCENARIO INSTANCE} instance=${2:?usage: check-changes-nothing.sh SCENARIO INSTANCE}
 
