@@ -32,16 +32,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="report format (default: text)")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE",
+                        help="vault password file, as ansible-playbook (ansible.cfg's vault_password_file "
+                        "is read too)")
+    parser.add_argument("--vault-id", action="append", default=[], metavar="ID",
+                        help="vault identity label@source, as ansible-playbook")
     cli_upgrade.add_arguments(parser)  # --live, --what-if: the GPU-upgrade front end
     return parser
 
 
-def load_plans(inventory: Sequence[str] | None, limit: str | None) -> list[Any]:
+def load_plans(inventory: Sequence[str] | None, limit: str | None, args: argparse.Namespace | None = None
+               ) -> list[Any]:
     """Every host of the inventory as a validated HostPlan (InputError on the first bad one)."""
     from dlrig.hardware import parse_host
     from dlrig.inventory import default_inventory, load_hosts
 
-    hosts = load_hosts(list(inventory) if inventory else [default_inventory()], limit)
+    hosts = load_hosts(list(inventory) if inventory else [default_inventory()], limit,
+                       vault_password_files=getattr(args, "vault_password_file", None) or (),
+                       vault_ids=getattr(args, "vault_id", None) or ())
     return [parse_host(name, hostvars) for name, hostvars in hosts]
 
 
@@ -61,7 +69,7 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         return cli_upgrade.run(args, stdout)
     from dlrig.report import build_report, exit_code
 
-    report = build_report(load_plans(args.inventory, args.limit))
+    report = build_report(load_plans(args.inventory, args.limit, args))
     emit(report, args.format, stdout)
     return exit_code(report, args.strict)
 

@@ -57,7 +57,9 @@ def _load_hosts(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     from dlrig.inventory import default_inventory, load_hosts
 
     inventory = getattr(args, "inventory", None)
-    return load_hosts(list(inventory) if inventory else [default_inventory()], getattr(args, "limit", None))
+    return load_hosts(list(inventory) if inventory else [default_inventory()], getattr(args, "limit", None),
+                      vault_password_files=getattr(args, "vault_password_file", None) or (),
+                      vault_ids=getattr(args, "vault_id", None) or ())
 
 
 # --- --what-if --------------------------------------------------------------------------------------

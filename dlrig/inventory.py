@@ -107,19 +107,42 @@ def _warnings_held(held: list[str]) -> Iterator[None]:
         display.warning = saved_warning  # type: ignore[method-assign]
 
 
-def load_hosts(sources: str | Sequence[str], limit: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+def load_hosts(sources: str | Sequence[str], limit: str | None = None, *,
+               vault_password_files: Sequence[str] = (), vault_ids: Sequence[str] = ()
+               ) -> list[tuple[str, dict[str, Any]]]:
     """``[(host name, variables)]`` for every host of the inventory (after ``limit``), in inventory order.
-    Ansible's warnings (a duplicate key in host_vars, ...) are printed on stderr as one line each, and only
-    when no error follows."""
+    Vaulted files and values are decrypted with the given password files / vault ids plus the ones
+    Ansible's configuration names (``vault_password_file``, ``vault_identity_list``), as a playbook run
+    would. Ansible's warnings (a duplicate key in host_vars, ...) are printed on stderr as one line each,
+    and only when no error follows."""
     held: list[str] = []
     with _warnings_held(held):
-        hosts = _load_hosts(sources, limit)
+        hosts = _load_hosts(sources, limit, list(vault_password_files), list(vault_ids))
     for msg in held:
         sys.stderr.write(f"preflight: warning: {one_line(Exception(msg))}\n")
     return hosts
 
 
-def _load_hosts(sources: str | Sequence[str], limit: str | None) -> list[tuple[str, dict[str, Any]]]:
+def _vault_secrets(loader: Any, password_files: list[str], ids: list[str]) -> None:
+    import ansible.constants as C
+    from ansible.cli import CLI
+    from ansible.errors import AnsibleError
+
+    ids = list(C.DEFAULT_VAULT_IDENTITY_LIST or []) + ids
+    if C.DEFAULT_VAULT_PASSWORD_FILE:
+        password_files = [*password_files, str(C.DEFAULT_VAULT_PASSWORD_FILE)]
+    if not ids and not password_files:
+        return
+    try:
+        secrets = CLI.setup_vault_secrets(loader, vault_ids=ids, vault_password_files=password_files,
+                                          ask_vault_pass=False, auto_prompt=False)
+    except AnsibleError as exc:
+        raise InputError(None, "--vault-password-file", one_line(exc)) from None
+    loader.set_vault_secrets(secrets)
+
+
+def _load_hosts(sources: str | Sequence[str], limit: str | None, vault_password_files: list[str],
+                vault_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
@@ -128,6 +151,7 @@ def _load_hosts(sources: str | Sequence[str], limit: str | None) -> list[tuple[s
     source_list = [sources] if isinstance(sources, str) else list(sources)
     _check_sources(source_list)
     loader = DataLoader()
+    _vault_secrets(loader, vault_password_files, vault_ids)
     failures: list[str] = []
     try:
         with _strict_parsing(failures):
@@ -167,8 +191,10 @@ def host_vars(loader: Any, variables: Any, host: Any) -> dict[str, Any]:
 
 def template_plan_vars(name: str, hostvars: dict[str, Any], loader: Any = None,
                        templar: Any = None) -> dict[str, Any]:
-    """``hostvars`` with ``hardware``, ``power``, ``os`` and ``stack`` templated (Jinja2 resolved)."""
+    """``hostvars`` with ``hardware``, ``power``, ``os`` and ``stack`` templated (Jinja2 resolved) and
+    vaulted values decrypted."""
     from ansible.errors import AnsibleError
+    from ansible.parsing.vault import AnsibleVaultError
     from ansible.template import Templar
 
     wanted = [key for key in PLAN_KEYS if key in hostvars]
@@ -178,7 +204,10 @@ def template_plan_vars(name: str, hostvars: dict[str, Any], loader: Any = None,
     result = dict(hostvars)
     for key in wanted:
         try:
-            result[key] = templar.template(hostvars[key])
+            result[key] = _decrypted(templar.template(hostvars[key]))
+        except AnsibleVaultError as exc:
+            raise InputError(name, key, f"cannot decrypt a vaulted value ({one_line(exc)}); give "
+                             "--vault-password-file or --vault-id, as to ansible-playbook") from None
         except AnsibleError as exc:
             raise InputError(name, key, one_line(exc)) from None
         except Exception as exc:  # Jinja2 errors that Ansible does not wrap
@@ -189,3 +218,16 @@ def template_plan_vars(name: str, hostvars: dict[str, Any], loader: Any = None,
 def default_inventory() -> str:
     """The project's own inventory directory (``inventory/`` next to the ``dlrig`` package)."""
     return str(Path(__file__).resolve().parent.parent / "inventory")
+
+
+def _decrypted(value: Any) -> Any:
+    """``value`` with every inline-vaulted string decrypted (AnsibleVaultError when it cannot be)."""
+    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
+
+    if isinstance(value, AnsibleVaultEncryptedUnicode):
+        return str(value.data)
+    if isinstance(value, dict):
+        return {k: _decrypted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decrypted(v) for v in value]
+    return value

@@ -294,3 +294,51 @@ def test_ansible_warnings_never_add_lines_to_an_error_and_are_one_line_each_othe
     assert duplicate.stderr.count("\n") == 1
     assert duplicate.stderr.startswith("preflight: warning: While constructing a mapping from ")
     assert "found a duplicate dict key (power)" in duplicate.stderr
+
+
+def _vaulted_inventory(tmp_path: Path) -> tuple[str, Path]:
+    """A one-host inventory whose group_vars file is vault-encrypted and whose price is an inline vault."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault = VaultLib([("default", VaultSecret(b"s3cret"))])
+    reference = (ROOT / "inventory/host_vars/deep-al.yml").read_text()
+    hardware = reference[: reference.index("power:")]  # the reference build without power/stack
+    price = vault.encrypt("0.30").decode()
+    files = {
+        "hosts": "box1\n",
+        "host_vars/box1.yml": hardware,
+        "group_vars/all/power.yml": "power:\n  currency: EUR\n  price_per_kwh: !vault |\n"
+        + textwrap.indent(price, "    "),
+    }
+    inventory = write(tmp_path, files)
+    encrypted = tmp_path / "group_vars/all/os.yml"
+    encrypted.write_bytes(vault.encrypt('os: {distribution: Ubuntu, release: "18.04"}\n'))
+    password = tmp_path / "vault-pass"
+    password.write_text("s3cret\n")
+    return f"{inventory}/hosts", password
+
+
+def test_vaulted_inventories_are_read_with_the_vault_password_as_a_playbook_run_would(tmp_path, monkeypatch):
+    inventory, password = _vaulted_inventory(tmp_path)
+    code, out, err = run("-i", inventory)
+    assert code == 2 and out == ""
+    assert err.startswith("preflight: box1: host_vars/group_vars: ") and "vault" in err
+    assert err.count("\n") == 1
+    code, report = run_json("-i", inventory, "--vault-password-file", str(password))
+    assert code == 0, report
+    assert report["hosts"][0]["summary"]["monthly_cost"] == 96.16  # the vaulted price, decrypted
+    # ansible.cfg's vault_password_file (or ANSIBLE_VAULT_PASSWORD_FILE, read when Ansible starts) counts too.
+    import ansible.constants as C
+
+    monkeypatch.setattr(C, "DEFAULT_VAULT_PASSWORD_FILE", str(password))
+    assert run_json("-i", inventory)[0] == 0
+
+
+def test_a_wrong_vault_password_is_one_line_naming_the_variable(tmp_path):
+    inventory, password = _vaulted_inventory(tmp_path)
+    (tmp_path / "group_vars/all/os.yml").unlink()  # only the inline vault is left
+    password.write_text("wrong\n")
+    code, out, err = run("-i", inventory, "--vault-password-file", str(password))
+    assert (code, out) == (2, "")
+    assert err.startswith("preflight: box1: power: cannot decrypt a vaulted value (") and err.count("\n") == 1
+    assert err.rstrip().endswith("give --vault-password-file or --vault-id, as to ansible-playbook")
