@@ -82,6 +82,8 @@ def test_check_mode_passes_and_leaves_branch_580(runs: dict[str, Outcome]) -> No
     assert check.packages == runs["580"].packages
     assert "Pin: version 580.*" in check.pin
     assert "from branch 580 to 590" in " ".join(check.run.task(SAY_TASK)["msg"].split())
+    stops = check.run.task("nvidia_driver : Tell that --check mode stops short of the driver packages")
+    assert "the driver changes branch" in stops["msg"] and "cuda-drivers-590" in stops["msg"]
 
 
 def test_the_change_to_590_releases_removes_upgrades_and_holds(runs: dict[str, Outcome]) -> None:
