@@ -93,7 +93,8 @@ def test_a_failing_build_stops_the_whole_run_with_the_message(project):
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert "preflight failed: psu_headroom: max draw 1131 W of the 1000 W PSU" in output
-    assert "preflight: typo: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, got 'two'" in output
+    assert ("preflight: typo: hardware.gpus[0].count: expected a whole number >= 1 and <= 64, got 'two'"
+            in output)
     assert "AFTER" not in output  # any_errors_fatal: no later task ran on any host, not even the good one
     assert "Traceback" not in output
 

@@ -13,18 +13,20 @@ import re
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 SIZE = 8 * 1024 * 1024  # announced wheel size; half of it is sent
 
 
 def pins(lock: str) -> dict[str, str]:
-    text = open(lock, encoding="utf-8").read()
+    with open(lock, encoding="utf-8") as handle:
+        text = handle.read()
     return {re.sub(r"[-_.]+", "-", m.group(1)).lower(): m.group(2)
             for m in re.finditer(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", text, re.M)}
 
 
 class Handler(BaseHTTPRequestHandler):
-    versions: dict[str, str] = {}
+    versions: ClassVar[dict[str, str]] = {}
 
     def log_message(self, *args: object) -> None:  # quiet
         return

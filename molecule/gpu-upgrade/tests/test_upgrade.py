@@ -41,7 +41,8 @@ def _upgrade(tmp: Path) -> tuple[int, dict[str, Any], str]:
     })
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
            "-i", str(SCENARIO / "inventory" / "two-gpus"), "playbooks/upgrade-gpu.yml"]
-    done = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=1200, check=False)
+    done = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=1200,
+                          check=False)
     assert done.stdout.strip(), done.stderr
     return done.returncode, json.loads(done.stdout), done.stderr
 
@@ -97,7 +98,8 @@ def test_the_driver_is_kept_and_the_summary_says_why(upgrade):
     assert summary["driver"]["before"] == summary["driver"]["after"]
     assert summary["gpus"] == {"declared": 2, "present": 2}
     lines = results["Summary — what the GPU upgrade changed and why"]["msg"]
-    assert lines[0].startswith("GPUs: 2 declared (GeForce RTX 2070), 2 on the bus: 0000:0a:00.0, 0000:42:00.0")
+    assert lines[0].startswith(
+        "GPUs: 2 declared (GeForce RTX 2070), 2 on the bus: 0000:0a:00.0, 0000:42:00.0")
     assert lines[1].startswith("Driver: unchanged, branch 580 — the installed driver 580.")
     # the framework environments were not part of this scenario: their include was skipped by tag
     assert "Rebuild the framework environments that no longer fit (the others stay as they are)" not in [
