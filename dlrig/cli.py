@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="report format (default: text)")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    parser.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                        help="extra variables, as ansible-playbook -e (@file, YAML/JSON, key=value); "
+                        "they win over the inventory")
     parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE",
                         help="vault password file, as ansible-playbook (ansible.cfg's vault_password_file "
                         "is read too)")
@@ -49,7 +52,8 @@ def load_plans(inventory: Sequence[str] | None, limit: str | None, args: argpars
 
     hosts = load_hosts(list(inventory) if inventory else [default_inventory()], limit,
                        vault_password_files=getattr(args, "vault_password_file", None) or (),
-                       vault_ids=getattr(args, "vault_id", None) or ())
+                       vault_ids=getattr(args, "vault_id", None) or (),
+                       extra_vars=getattr(args, "extra_vars", None) or ())
     return [parse_host(name, hostvars) for name, hostvars in hosts]
 
 

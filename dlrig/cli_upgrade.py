@@ -59,7 +59,8 @@ def _load_hosts(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     inventory = getattr(args, "inventory", None)
     return load_hosts(list(inventory) if inventory else [default_inventory()], getattr(args, "limit", None),
                       vault_password_files=getattr(args, "vault_password_file", None) or (),
-                      vault_ids=getattr(args, "vault_id", None) or ())
+                      vault_ids=getattr(args, "vault_id", None) or (),
+                      extra_vars=getattr(args, "extra_vars", None) or ())
 
 
 # --- --what-if --------------------------------------------------------------------------------------

@@ -108,16 +108,17 @@ def _warnings_held(held: list[str]) -> Iterator[None]:
 
 
 def load_hosts(sources: str | Sequence[str], limit: str | None = None, *,
-               vault_password_files: Sequence[str] = (), vault_ids: Sequence[str] = ()
-               ) -> list[tuple[str, dict[str, Any]]]:
+               vault_password_files: Sequence[str] = (), vault_ids: Sequence[str] = (),
+               extra_vars: Sequence[str] = ()) -> list[tuple[str, dict[str, Any]]]:
     """``[(host name, variables)]`` for every host of the inventory (after ``limit``), in inventory order.
     Vaulted files and values are decrypted with the given password files / vault ids plus the ones
     Ansible's configuration names (``vault_password_file``, ``vault_identity_list``), as a playbook run
-    would. Ansible's warnings (a duplicate key in host_vars, ...) are printed on stderr as one line each,
-    and only when no error follows."""
+    would; ``extra_vars`` are ansible-playbook's ``-e`` values (``@file``, YAML/JSON, ``key=value``) and
+    win over the inventory, as in a playbook run. Ansible's warnings (a duplicate key in host_vars, ...)
+    are printed on stderr as one line each, and only when no error follows."""
     held: list[str] = []
     with _warnings_held(held):
-        hosts = _load_hosts(sources, limit, list(vault_password_files), list(vault_ids))
+        hosts = _load_hosts(sources, limit, list(vault_password_files), list(vault_ids), list(extra_vars))
     for msg in held:
         sys.stderr.write(f"preflight: warning: {one_line(Exception(msg))}\n")
     return hosts
@@ -141,8 +142,36 @@ def _vault_secrets(loader: Any, password_files: list[str], ids: list[str]) -> No
     loader.set_vault_secrets(secrets)
 
 
+def _extra_vars(loader: Any, values: list[str]) -> dict[str, Any]:
+    """ansible-playbook's ``-e`` values, read with its rules (ansible.utils.vars.load_extra_vars, which caches
+    the first call's result process-wide and so cannot serve a library)."""
+    from ansible.errors import AnsibleError
+    from ansible.parsing.splitter import parse_kv
+    from ansible.utils.vars import combine_vars
+
+    result: dict[str, Any] = {}
+    for value in values:
+        if not value:
+            continue
+        try:
+            if value.startswith("@"):
+                data = loader.load_from_file(value[1:])
+            elif value[0] in "/.":
+                raise InputError(None, "-e", f"{value!r}: prepend a file name with '@', e.g. -e @{value}")
+            elif value[0] in "[{":
+                data = loader.load(value)
+            else:
+                data = parse_kv(value)
+        except AnsibleError as exc:
+            raise InputError(None, "-e", f"{value!r}: {one_line(exc)}") from None
+        if not isinstance(data, dict):
+            raise InputError(None, "-e", f"{value!r}: expected a mapping of variables")
+        result = combine_vars(result, data)
+    return result
+
+
 def _load_hosts(sources: str | Sequence[str], limit: str | None, vault_password_files: list[str],
-                vault_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+                vault_ids: list[str], extra_vars: list[str]) -> list[tuple[str, dict[str, Any]]]:
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
@@ -152,6 +181,7 @@ def _load_hosts(sources: str | Sequence[str], limit: str | None, vault_password_
     _check_sources(source_list)
     loader = DataLoader()
     _vault_secrets(loader, vault_password_files, vault_ids)
+    extra = _extra_vars(loader, extra_vars)
     failures: list[str] = []
     try:
         with _strict_parsing(failures):
@@ -175,17 +205,21 @@ def _load_hosts(sources: str | Sequence[str], limit: str | None, vault_password_
         if any(ord(ch) < 32 for ch in host.name):
             raise InputError(repr(host.name), "inventory", "host name contains control characters")
     variables = VariableManager(loader=loader, inventory=inventory)
-    return [(host.name, host_vars(loader, variables, host)) for host in hosts]
+    return [(host.name, host_vars(loader, variables, host, extra)) for host in hosts]
 
 
-def host_vars(loader: Any, variables: Any, host: Any) -> dict[str, Any]:
-    """One host's variables as a play sees them, with dlrig's own keys templated."""
+def host_vars(loader: Any, variables: Any, host: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One host's variables as a play sees them (``extra``: the ``-e`` values, on top), with dlrig's own
+    keys templated."""
     from ansible.errors import AnsibleError
+    from ansible.utils.vars import combine_vars
 
     try:
         hostvars = variables.get_vars(host=host, include_hostvars=False, include_delegate_to=False)
     except (AnsibleError, ValueError) as exc:  # ValueError: a fact-cache path Ansible cannot open
         raise InputError(host.name, "host_vars/group_vars", one_line(exc)) from None
+    if extra:
+        hostvars = combine_vars(hostvars, extra)
     return template_plan_vars(host.name, hostvars, loader)
 
 

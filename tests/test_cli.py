@@ -342,3 +342,28 @@ def test_a_wrong_vault_password_is_one_line_naming_the_variable(tmp_path):
     assert (code, out) == (2, "")
     assert err.startswith("preflight: box1: power: cannot decrypt a vaulted value (") and err.count("\n") == 1
     assert err.rstrip().endswith("give --vault-password-file or --vault-id, as to ansible-playbook")
+
+
+def test_extra_vars_win_over_the_inventory_as_in_a_playbook_run(tmp_path):
+    # The planned build given on the command line, as `bin/dlrig provision -e @plan.yml` passes it on.
+    plan = tmp_path / "plan.yml"
+    plan.write_text("power: {price_per_kwh: 0.60, currency: EUR, headroom_pct: 10}\n")
+    code, report = run_json("-i", YAML_DIR, "--limit", "deep-al", "-e", f"@{plan}")
+    assert code == 0
+    assert report["hosts"][0]["summary"]["monthly_cost"] == 192.33  # twice the reference's 96.16(5)
+    code, report = run_json("-i", YAML_DIR, "--limit", "deep-al",
+                            "-e", '{"power": {"price_per_kwh": 0.15, "currency": "EUR"}}')
+    assert report["hosts"][0]["summary"]["monthly_cost"] == 48.08
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("/tmp/plan.yml",
+         "preflight: -e: '/tmp/plan.yml': prepend a file name with '@', e.g. -e @/tmp/plan.yml\n"),
+        ("[1, 2]", "preflight: -e: '[1, 2]': expected a mapping of variables\n"),
+    ],
+)
+def test_bad_extra_vars_are_one_line(value, message):
+    code, out, err = run("-i", YAML_DIR, "-e", value)
+    assert (code, out, err) == (2, "", message)
