@@ -9,34 +9,39 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 
 def packages(tmp_path: Path, release: str, branch: str) -> dict[str, list[str]]:
+    """The packages of ``release`` ("Ubuntu-22.04"), its vars file found as the role finds it
+    (tasks/release_vars.yml: <Distribution>-<version>, <Distribution>-<major>, <Distribution>)."""
+    distribution, version = release.split("-")
     play = tmp_path / "play.yml"
     out = tmp_path / "out.json"
-    play.write_text(
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        f"    - ansible.builtin.include_vars: {ROOT}/roles/nvidia_driver/vars/{release}.yml\n"
-        "    - ansible.builtin.copy:\n"
-        f"        dest: {out}\n"
-        "        content: '{{ nvidia_driver_vars_packages | to_json }}'\n"
-    )
+    found = [f"{distribution}-{version}.yml", f"{distribution}-{version.split('.')[0]}.yml",
+             f"{distribution}.yml"]
+    play.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"ansible.builtin.include_vars": "{{ lookup('ansible.builtin.first_found', release_vars_files) }}",
+         "vars": {"release_vars_files": {"files": found, "paths": [f"{ROOT}/roles/nvidia_driver/vars"]}}},
+        {"ansible.builtin.copy": {"dest": str(out),
+                                  "content": "{{ nvidia_driver_vars_packages | to_json }}"}},
+    ]}]))
     command = [str(PLAYBOOK), "-i", "localhost,", "-c", "local", str(play),
                "-e", f"nvidia_driver_branch={branch}", "-e", f"ansible_python_interpreter={sys.executable}"]
     subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
     return json.loads(out.read_text())
 
 
-@pytest.mark.parametrize("release", ["Ubuntu-20", "Ubuntu-22", "Ubuntu-24"])
+@pytest.mark.parametrize("release", ["Ubuntu-18.04", "Ubuntu-20.04", "Ubuntu-22.04", "Ubuntu-24.04"])
 def test_ubuntu_branches_before_590_are_in_the_package_name(tmp_path, release):
     assert packages(tmp_path, release, "580") == {"open": ["nvidia-open-580"],
                                                   "proprietary": ["cuda-drivers-580"]}
 
 
-@pytest.mark.parametrize("release", ["Ubuntu-22", "Ubuntu-24"])
+@pytest.mark.parametrize("release", ["Ubuntu-22.04", "Ubuntu-24.04"])
 def test_ubuntu_590_and_later_select_the_branch_with_the_pinning_package(tmp_path, release):
     assert packages(tmp_path, release, "595") == {
         "open": ["nvidia-driver-pinning-595", "nvidia-open"],
