@@ -36,6 +36,12 @@ def one_line(exc: BaseException, limit: int = 400) -> str:
     text = re.sub(r"\s+", " ", " ".join(kept)).strip() or exc.__class__.__name__
     text = re.sub(r"We were unable to read either as JSON nor YAML.*?JSON: .*?(?=Syntax Error)", "", text)
     text = text.replace(", but may be elsewhere in the file depending on the exact syntax problem", "")
+    # Nested template errors repeat "An unhandled exception occurred while templating ..." once per level;
+    # the innermost original message is the one that says what is wrong.
+    if "original message: " in text:
+        text = text.rsplit("original message: ", 1)[1]
+    # "<problem>. String: <template>. <problem>": the problem is said twice; keep the first.
+    text = re.sub(r"^(.*?: (.+?)\. String: .*?)\. \2\.?$", r"\1", text)
     sentences: list[str] = []
     for sentence in text.split(". "):
         if sentence.rstrip(".") not in (s.rstrip(".") for s in sentences):
@@ -75,6 +81,8 @@ def _parse_failure(source: str, failures: list[str]) -> str:
         if match:
             reasons.setdefault(match.group(2).split(".")[-1], f"{match.group(1)}: {match.group(3)}")
     reason = reasons.get(prefer) or next(iter(reasons.values()), "no inventory plugin could read it")
+    if prefer == "ini" and "values to unpack" in reason:  # Python's own words from the INI parser
+        reason += " (not a valid INI inventory: check the [group] headers and the host lines)"
     return one_line(Exception(reason))
 
 

@@ -367,3 +367,23 @@ def test_extra_vars_win_over_the_inventory_as_in_a_playbook_run(tmp_path):
 def test_bad_extra_vars_are_one_line(value, message):
     code, out, err = run("-i", YAML_DIR, "-e", value)
     assert (code, out, err) == (2, "", message)
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"bad.ini": "[grp\nh1\n"},
+         "not a valid INI inventory: check the [group] headers and the host lines"),
+        ({"hosts.yml": 'all:\n  hosts:\n    h1:\n      n: "{{ n }}"\n      hardware: "{{ n }}"\n'},
+         "preflight: h1: hardware: recursive loop detected in template string: {{ n }}. "),
+        ({"hosts.yml": 'all:\n  hosts:\n    h1:\n      hardware: "{{ x }"\n'},
+         "preflight: h1: hardware: template error while templating string: unexpected '}'. String: {{ x }\n"),
+    ],
+)
+def test_unreadable_inventories_and_templates_say_it_once_on_one_line(tmp_path, files, message):
+    source = str(tmp_path / next(iter(files)))
+    write(tmp_path, files)
+    code, out, err = run("-i", source)
+    assert (code, out) == (2, "")
+    assert message in err and err.count("\n") == 1
+    assert "An unhandled exception occurred" not in err
