@@ -54,22 +54,14 @@ def one_line(exc: BaseException, limit: int = 400) -> str:
 def _strict_parsing(failures: list[str]) -> Iterator[None]:
     """Make an unparsable inventory source an error, and collect the plugins' reasons instead of warning."""
     import ansible.constants as C
-    from ansible.inventory import manager as manager_module
 
     saved_flag = C.INVENTORY_ANY_UNPARSED_IS_FAILED
-    display = manager_module.display
-    saved_warning = display.warning
-
-    def capture(msg: str, formatted: bool = False) -> None:
-        failures.append(msg)
-
     C.INVENTORY_ANY_UNPARSED_IS_FAILED = True
-    display.warning = capture
     try:
-        yield
+        with _warnings_held(failures):
+            yield
     finally:
         C.INVENTORY_ANY_UNPARSED_IS_FAILED = saved_flag
-        display.warning = saved_warning
 
 
 def _parse_failure(source: str, failures: list[str]) -> str:
