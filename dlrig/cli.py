@@ -44,17 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_plans(inventory: Sequence[str] | None, limit: str | None, args: argparse.Namespace | None = None
-               ) -> list[Any]:
-    """Every host of the inventory as a validated HostPlan (InputError on the first bad one)."""
+def load_plans(args: argparse.Namespace) -> list[Any]:
+    """Every host the command line selects as a validated HostPlan (InputError on the first bad one)."""
     from dlrig.hardware import parse_host
-    from dlrig.inventory import default_inventory, load_hosts
 
-    hosts = load_hosts(list(inventory) if inventory else [default_inventory()], limit,
-                       vault_password_files=getattr(args, "vault_password_file", None) or (),
-                       vault_ids=getattr(args, "vault_id", None) or (),
-                       extra_vars=getattr(args, "extra_vars", None) or ())
-    return [parse_host(name, hostvars) for name, hostvars in hosts]
+    return [parse_host(name, hostvars) for name, hostvars in cli_upgrade.load_hosts_from(args)]
 
 
 def emit(report: dict[str, Any], fmt: str, stream: TextIO) -> None:
@@ -73,7 +67,7 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         return cli_upgrade.run(args, stdout)
     from dlrig.report import build_report, exit_code
 
-    report = build_report(load_plans(args.inventory, args.limit, args))
+    report = build_report(load_plans(args))
     emit(report, args.format, stdout)
     return exit_code(report, args.strict)
 

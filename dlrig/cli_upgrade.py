@@ -53,7 +53,8 @@ def wanted(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "live", False) or getattr(args, "what_if", None))
 
 
-def _load_hosts(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+def load_hosts_from(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """The hosts the command line's -i/--limit/-e/vault options select (the plain report uses it too)."""
     from dlrig.inventory import default_inventory, load_hosts
 
     inventory = getattr(args, "inventory", None)
@@ -178,7 +179,7 @@ def handle(args: argparse.Namespace, hosts: Sequence[tuple[str, dict[str, Any]]]
         from dlrig.whatif import parse_specs
 
         parse_specs(args.what_if)  # a bad spec fails before the inventory is read
-    hosts = list(hosts) if hosts is not None else _load_hosts(args)
+    hosts = list(hosts) if hosts is not None else load_hosts_from(args)
     if args.what_if:
         return what_if_document(hosts, args.what_if)
     from dlrig.inventory import default_inventory
