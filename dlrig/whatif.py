@@ -100,11 +100,15 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def _clip(text: str) -> str:
+    """A number as the user typed it, cut short when it is absurdly long."""
+    return text if len(text) <= 20 else text[:17] + "..."
+
+
 def _positive(text: str, what: str, spec: str, host: str | None, maximum: float) -> float:
     value = float(text)
     if not 0 < value <= maximum:
-        shown = text if len(text) <= 20 else text[:17] + "..."
-        raise InputError(host, OPTION, f"{spec!r}: {what} must be > 0 and <= {maximum:g}, got {shown}")
+        raise InputError(host, OPTION, f"{spec!r}: {what} must be > 0 and <= {maximum:g}, got {_clip(text)}")
     return value
 
 
@@ -128,11 +132,11 @@ def _parse_gpu(part: str, spec: str, host: str | None) -> PlannedGpu:
         raw = m.group("count")
         if not raw.isdigit():
             raise InputError(host, OPTION, f"{spec!r}: the GPU count must be a whole number >= 1, got {raw}")
-        count = int(raw) if len(raw) <= 6 else 10**6
+        # int() refuses strings of thousands of digits: anything this long is over the bound anyway.
+        count = int(raw) if len(raw) <= 6 else MAX_GPU_COUNT + 1
         if not 1 <= count <= MAX_GPU_COUNT:
-            shown = raw if len(raw) <= 20 else raw[:17] + "..."
             raise InputError(host, OPTION,
-                             f"{spec!r}: the GPU count must be >= 1 and <= {MAX_GPU_COUNT}, got {shown}")
+                             f"{spec!r}: the GPU count must be >= 1 and <= {MAX_GPU_COUNT}, got {_clip(raw)}")
         text = m.group("rest").strip()
     model = " ".join(text.split())
     if re.match(r"^\d+\s+\S", model):
@@ -169,13 +173,13 @@ def parse_specs(specs: Sequence[str], host: str | None = None) -> WhatIf:
             gpus = tuple(_parse_gpu(part, spec, host) for part in value.split("+"))
         elif key == "psu":
             m = _PSU.match(value)
-            unknown = m is not None and bool(m.group("cls")) and efficiency_class(m.group("cls")) is None
-            if not m or (m.group("w") is None and (not m.group("cls") or unknown)):
+            named = m.group("cls") if m else ""
+            cls = efficiency_class(named) if named else None
+            if not m or (m.group("w") is None and cls is None):
                 raise InputError(host, OPTION,
                                  f"{spec!r}: expected 'psu=WATTS [CLASS]', e.g. 'psu=1300 gold'")
-            cls = efficiency_class(m.group("cls")) if m.group("cls") else None
-            if m.group("cls") and cls is None:
-                raise InputError(host, OPTION, f"{spec!r}: unknown efficiency class {m.group('cls')!r}; "
+            if named and cls is None:
+                raise InputError(host, OPTION, f"{spec!r}: unknown efficiency class {named!r}; "
                                  f"use one of {', '.join(EFFICIENCY_CLASSES)}")
             watts = _positive(m.group("w"), "the PSU rating", spec, host, MAX_PSU_W) if m.group("w") else None
             psu = PsuSpec(watts=watts, efficiency=cls)

@@ -20,13 +20,13 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402
 
+from dlrig.stack.matrix import MATRIX_PATH as MATRIX_FILE  # noqa: E402
 from dlrig.stack.matrix import Matrix, OsSpec, load_matrix  # noqa: E402
 from dlrig.stack.resolver import GpuTarget, resolve  # noqa: E402
 
 START = "<!-- support-table:start -->"
 END = "<!-- support-table:end -->"
 README = ROOT / "README.md"
-MATRIX_FILE = ROOT / "dlrig" / "data" / "matrix.yml"
 
 # One representative card per generation: (name, compute capability), the GeForce part where there is one.
 _REPRESENTATIVE = {

@@ -238,7 +238,7 @@ class Matrix:
 
 # ---- loading and validation ---------------------------------------------------------------------
 
-_DATA_PATH = Path(str(resources.files("dlrig") / "data" / "matrix.yml"))
+MATRIX_PATH = Path(str(resources.files("dlrig") / "data" / "matrix.yml"))
 
 
 def _need(entry: Mapping[str, Any], key: str, where: str) -> Any:
@@ -490,7 +490,7 @@ def _check_references(m: Matrix) -> None:
 @lru_cache(maxsize=4)
 def load_matrix(path: str | None = None) -> Matrix:
     """The validated matrix (dlrig/data/matrix.yml unless a path is given), read once."""
-    file = Path(path) if path else _DATA_PATH
+    file = Path(path) if path else MATRIX_PATH
     with file.open(encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
     return parse_matrix(raw)
