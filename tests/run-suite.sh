@@ -140,20 +140,17 @@ timed_step() {  # timed_step SCENARIO STEP: one molecule step, its wall time rec
 timed_check() {  # timed_check SCENARIO: --check on the unprovisioned host, which must stay untouched
   local t0=$SECONDS
   printf -- '--- check-changes-nothing.sh %s\n' "$1"
-  bounded "$RES/check-changes-nothing.sh" "$1" "$(instance_names "$1" | head -n 1)" || return
+  bounded "$RES/check-changes-nothing.sh" "$1" "$(scenario_list "$1" instances | head -n 1)" || return
   record "  $1: check (--check on the fresh host)" $((SECONDS - t0))
 }
 declare -A STEP_SECONDS=()
-test_sequence() {  # the scenario's scenario.test_sequence, one step a line
-  python3 - "molecule/$1/molecule.yml" <<'PY'
+scenario_list() {  # scenario_list SCENARIO steps|instances: from its molecule.yml, one a line
+  # steps: scenario.test_sequence; instances: the platform names = its container names in the engine.
+  python3 - "molecule/$1/molecule.yml" "$2" <<'PY'
 import sys, yaml
-print("\n".join(yaml.safe_load(open(sys.argv[1]))["scenario"]["test_sequence"]))
-PY
-}
-instance_names() {  # the platform names of a scenario = its container names in the engine
-  python3 - "molecule/$1/molecule.yml" <<'PY'
-import sys, yaml
-print("\n".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))
+doc = yaml.safe_load(open(sys.argv[1]))
+steps = sys.argv[2] == "steps"
+print("\n".join(doc["scenario"]["test_sequence"] if steps else [p["name"] for p in doc["platforms"]]))
 PY
 }
 check_instances_free() {
@@ -162,7 +159,7 @@ check_instances_free() {
   # another checkout is using: refuse, unless DLRIG_REPLACE_INSTANCES=1.
   local n busy=()
   [ $started_docker = 0 ] && [ "${DLRIG_REPLACE_INSTANCES:-0}" != 1 ] || return 0
-  for n in $(instance_names "$1"); do
+  for n in $(scenario_list "$1" instances); do
     docker container inspect "$n" >/dev/null 2>&1 && busy+=("$n")
   done
   [ ${#busy[@]} -eq 0 ] && return 0
@@ -181,7 +178,7 @@ run_scenario() {
     # The sequence is the scenario's own test_sequence; its `check` step (a --check run on the
     # fresh host) runs through check-changes-nothing.sh, which also proves the run changed nothing.
     local step
-    for step in $(test_sequence "$s"); do
+    for step in $(scenario_list "$s" steps); do
       if [ "$step" = check ]; then
         timed_check "$s" || return
       else
