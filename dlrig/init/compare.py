@@ -24,8 +24,7 @@ def _same_model(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
 
 
 def _kept(value: Any) -> Any:
-    return Figure(value, DECLARED, "kept from the previous file") if not isinstance(value, (dict, list)) \
-        else value
+    return value if isinstance(value, dict) else Figure(value, DECLARED, "kept from the previous file")
 
 
 def merge(new: Any, old: Any) -> Any:

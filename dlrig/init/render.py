@@ -42,7 +42,8 @@ def _lines(tree: Any, indent: int, first_prefix: str | None = None) -> list[str]
             out += _lines(value, indent + 2)
         elif isinstance(value, list):
             if not value or not all(isinstance(e, dict) for e in value):
-                out.append(f"{lead}{key}: {scalar(value)}" + ("" if not value else "  # declared"))
+                origin = "declared" if value else "detected: none found"
+                out.append(f"{lead}{key}: {scalar(value)}  # {origin}")
                 continue
             out.append(f"{lead}{key}:")
             for entry in value:
