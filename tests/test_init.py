@@ -17,6 +17,8 @@ import pytest
 import yaml
 from clirun import run_cli
 from hwfixtures import FIXTURES, PROJECT
+from yamllint import config as yamllint_config
+from yamllint import linter
 
 from dlrig import placeholders
 from dlrig.errors import InputError
@@ -71,6 +73,8 @@ def test_written_declaration_passes_the_preflight_but_for_placeholders(case: str
     for line in text.splitlines():
         if re.match(r"^\s*(- )?\w+: \S", line):
             assert re.search(rf"  # ({ORIGINS})\b", line), line
+    lint = yamllint_config.YamlLintConfig(file=str(PROJECT / ".yamllint"))
+    assert [str(p) for p in linter.run(text, lint)] == []
     data = yaml.safe_load(text)
     assert "box" in hosts_file.hosts_in(yaml.safe_load((inventory / "hosts.yml").read_text()))
     found = list(placeholders.find(data, ""))

@@ -88,9 +88,9 @@ def _dimms(gb: float) -> int:
 
 def _cpu(model: str | None) -> dict[str, Figure]:
     if not model:
-        return {"model": placeholder("the CPU model (lscpu's Model name)", "CPU model", "text"),
-                "watts": placeholder("the CPU's TDP in W", "CPU TDP in W"),
-                "pcie_lanes": placeholder("the CPU's PCIe lanes (without the chipset link)", "CPU PCIe lanes",
+        return {"model": placeholder("the CPU model (Model name in lscpu)", "CPU model", "text"),
+                "watts": placeholder("the CPU TDP in W", "CPU TDP in W"),
+                "pcie_lanes": placeholder("the CPU PCIe lanes (without the chipset link)", "CPU PCIe lanes",
                                           "whole")}
     spec = find_cpu(model)
     out = {"model": Figure(model, DETECTED, "/proc/cpuinfo")}
@@ -99,10 +99,11 @@ def _cpu(model: str | None) -> dict[str, Figure]:
         out["pcie_lanes"] = Figure(spec.pcie_lanes, CATALOGUE, f"{spec.name}, without the chipset link")
         return out
     near = suggest_cpus(model)
-    hint = f"not in the catalogue; closest catalogued: {', '.join(near)}" if near else "not in the catalogue"
-    out["watts"] = placeholder("the CPU's TDP in W (vendor's spec page)", "CPU TDP in W", note=hint)
-    out["pcie_lanes"] = placeholder("the CPU's PCIe lanes, without the chipset link (vendor's spec page)",
-                                    "CPU PCIe lanes (without the chipset link)", "whole", note=hint)
+    hint = f"not in the catalogue; closest: {', '.join(near)}" if near else "not in the catalogue"
+    out["watts"] = placeholder("the CPU TDP in W (vendor spec page)", "CPU TDP in W", note=hint)
+    out["pcie_lanes"] = placeholder("the CPU PCIe lanes, without the chipset link (vendor spec page)",
+                                    "CPU PCIe lanes (without the chipset link)", "whole",
+                                    note="not in the catalogue")
     return out
 
 
@@ -125,7 +126,7 @@ def _gpus(probe: Probe) -> list[dict[str, Figure]]:
                 entry["watts"] = Figure(round(first.power_default_limit_w), DETECTED,
                                         "nvidia-smi power.default_limit")
             else:
-                entry["watts"] = placeholder(f"the board power of the {model} in W (vendor's spec page)",
+                entry["watts"] = placeholder(f"the board power of the {model} in W (vendor spec page)",
                                              f"board power of the {model} in W")
             if first.memory_total_mib:
                 entry["vram_gb"] = Figure(round(first.memory_total_mib / 1024, 1), DETECTED,
