@@ -15,6 +15,7 @@ from typing import Any
 
 from dlrig.catalogue import CpuSpec, GpuSpec, find_cpu, find_gpu, suggest_cpus, suggest_gpus
 from dlrig.errors import InputError
+from dlrig.placeholders import refuse as refuse_placeholders
 
 EFFICIENCY_CLASSES = ("none", "white", "bronze", "silver", "gold", "platinum", "titanium")
 SLOT_WIDTHS = (1, 2, 4, 8, 16)
@@ -467,6 +468,7 @@ def parse_host(name: str, hostvars: Mapping[str, Any]) -> HostPlan:
     r = _Reader(name)
     if not isinstance(hostvars, Mapping):
         raise r.fail("", f"expected the host's variables as a mapping, got {_show(hostvars)}")
+    refuse_placeholders(name, hostvars)  # `dlrig init`'s "FILL IN: ..." values (docs/init.md)
     hardware = hostvars.get("hardware")
     return HostPlan(
         name=name,
