@@ -97,7 +97,7 @@ def parse_json_output(text: str, fact: str = FACT) -> dict[str, Detection]:
     return found
 
 
-def _ansible_command() -> str:
+def ansible_command() -> str:
     beside = Path(sys.executable).with_name("ansible")
     if beside.exists():
         return str(beside)
@@ -110,7 +110,7 @@ def _ansible_command() -> str:
 def build_command(inventories: Sequence[str], pattern: str, module_args: Mapping[str, Any] | None = None,
                   *, become: bool = False, ansible: str | None = None) -> list[str]:
     """The ``ansible`` command line that runs detection on the hosts matching ``pattern``."""
-    cmd = [ansible or _ansible_command(), pattern or "all", "-m", MODULE]
+    cmd = [ansible or ansible_command(), pattern or "all", "-m", MODULE]
     for inv in inventories:
         cmd += ["-i", inv if "," in inv and not os.path.exists(inv) else os.path.abspath(inv)]
     if module_args:

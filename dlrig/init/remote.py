@@ -19,6 +19,7 @@ from typing import Any
 
 from dlrig.errors import InputError
 from dlrig.init.probe import Probe, from_ansible
+from dlrig.live import DetectionError, ansible_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_ARGS = "gather_subset=!all,!min,hardware,distribution"
@@ -64,7 +65,12 @@ def probe(address: str, *, connection: str = "ssh", module_args: Mapping[str, st
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_STDOUT_CALLBACK": "minimal"}
     with tempfile.TemporaryDirectory(prefix="dlrig-init-") as tmp:
         trees = [os.path.join(tmp, "detect"), os.path.join(tmp, "setup")]
+        try:
+            ansible = ansible_command()  # the controller's own Ansible first, as the live preflight finds it
+        except DetectionError as exc:
+            raise InputError(address, "--connection", str(exc)) from None
         for argv in commands(address, trees, connection=connection, module_args=module_args, extra=extra):
+            argv = [ansible, *argv[1:]]
             done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
             if done.returncode != 0 and not Path(argv[-1], host).exists():
                 sys.stderr.write(done.stdout + done.stderr)
