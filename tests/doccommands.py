@@ -59,7 +59,8 @@ class _Block:
 
 
 def doc_files(root: Path = ROOT) -> list[Path]:
-    return [root / "README.md", *sorted((root / "docs").glob("*.md")), *sorted(root.glob("roles/*/README.md"))]
+    docs = sorted((root / "docs").glob("*.md"))
+    return [root / "README.md", *docs, *sorted(root.glob("roles/*/README.md"))]
 
 
 def _blocks(text: str) -> list[_Block]:
@@ -151,7 +152,8 @@ def doc_commands(root: Path = ROOT) -> list[Command]:
     for path in doc_files(root):
         doc = str(path.relative_to(root))
         for block in _blocks(path.read_text(encoding="utf-8")):
-            if block.lang in _SHELL or (block.lang == "text" and any(x.startswith("$ ") for x in block.lines)):
+            prompts = any(x.startswith("$ ") for x in block.lines)
+            if block.lang in _SHELL or (block.lang == "text" and prompts):
                 commands.extend(_commands_of(doc, block))
     return commands
 
