@@ -289,6 +289,13 @@ def _lanes(r: _Reader, value: Any, path: str, *, allow_none: bool = False) -> in
     return lanes
 
 
+def architecture_names() -> list[str]:
+    """The GPU architectures of the version matrix, oldest first: the values of ``hardware.gpus[].arch``."""
+    from dlrig.stack.matrix import load_matrix  # the matrix imports nothing of this module
+
+    return [arch.name for arch in load_matrix().architectures]
+
+
 def _unknown(kind: str, model: str, missing: str, suggestions: list[str]) -> str:
     near = f"; closest catalogued: {', '.join(suggestions)}" if suggestions else ""
     return f"{kind} {model!r} is not in the catalogue; give its {missing} in the inventory{near}"
@@ -358,7 +365,10 @@ def _gpu(r: _Reader, value: Any, path: str) -> GpuDecl:
              else r.integer(m.get("count"), f"{path}.count", minimum=1, maximum=MAX_GPU_COUNT))
     spec = find_gpu(model)
     if spec is None and (m.get("watts") is None or m.get("vram_gb") is None):
-        missing = " and ".join(k for k in ("watts", "vram_gb") if m.get(k) is None)
+        keys = [k for k in ("watts", "vram_gb", "arch") if m.get(k) is None]
+        missing = ", ".join(keys[:-1]) + " and " + keys[-1] if len(keys) > 1 else keys[0]
+        if "arch" in keys:  # the stack check refuses to resolve without it: ask for all three at once
+            missing += f" (arch: one of {', '.join(architecture_names())})"
         raise r.fail(f"{path}.model", _unknown("GPU", model, missing, suggest_gpus(model)))
     watts = (spec.watts if m.get("watts") is None and spec
              else r.number(m.get("watts"), f"{path}.watts", minimum=1, maximum=MAX_PART_W))

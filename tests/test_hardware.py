@@ -221,7 +221,8 @@ def test_unknown_gpu_without_figures_suggests_catalogued_names():
     message = error(ref(hardware__gpus=[{"model": "GeForce RTX 2070 Supr"}]))
     assert message.startswith(
         "deep-al: hardware.gpus[0].model: GPU 'GeForce RTX 2070 Supr' is not in the catalogue; "
-        "give its watts and vram_gb in the inventory; closest catalogued: "
+        "give its watts, vram_gb and arch (arch: one of Maxwell, Pascal, Volta, Turing, Ampere, Ada, Hopper, "
+        "Blackwell) in the inventory; closest catalogued: "
     )
     assert "GeForce RTX 2070 SUPER" in message
 
