@@ -192,7 +192,7 @@ def test_numbers_may_come_as_strings_from_templates_or_ini():
         (
             {"hardware__storage__0__watts": None},
             "deep-al: hardware.storage[0].watts: missing; give the part's maximum power draw in W "
-            "(about 10 W for an NVMe SSD, 10-20 W for a HDD)",
+            "(typical 5-10 W for an NVMe SSD)",
         ),
         ({"hardware__gpus": {"model": "RTX 2070"}}, "deep-al: hardware.gpus: expected a list, got a mapping"),
         ({"hardware": ["cpu"]}, "deep-al: hardware: expected a mapping, got a list"),
