@@ -142,6 +142,8 @@ def _commands_of(doc: str, block: _Block) -> list[Command]:
         if lines and (m := _EXIT.match(lines[-1].strip())):
             cmd.exit_code = int(m.group(1))
             lines.pop()
+            while lines and not lines[-1]:
+                lines.pop()
         cmd.output = lines or None
     return out
 
