@@ -8,9 +8,9 @@ The commands are read from the docs at test time (tests/doccommands.py says how 
   tests/clirun.py), from the repository root, against the shipped inventory; each one without ``-i``
   runs a second time against a test inventory (the host template and a host without GPUs), where it
   must produce a report (exit 0 or 1), not bad input;
-- ``bin/dlrig ansible|playbook ARGS``: the controller environment's ``ansible``/``ansible-playbook`` with
-  the project's ansible.cfg, which is what bin/dlrig runs once its venv exists
-  (tests/test_issue19_bin_dlrig.py checks that step);
+- any other ``bin/dlrig SUB ARGS`` (``ansible``, ``playbook``): the real script, with ``DLRIG_VENV`` set
+  to a stand-in of the running controller environment whose stamps are current, so that it installs
+  nothing (a new user's first run creates .venv; tests/test_issue19_bin_dlrig.py checks that step);
 - anything else: ``bash -c`` from the repository root. A bare ``ansible``/``ansible-playbook`` fails:
   a new user has no such command before activating the venv.
 
@@ -27,6 +27,7 @@ not run; the list with the reasons is printed in the test output whatever pytest
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import os
 import re
@@ -124,9 +125,9 @@ def _preflight(argv: list[str]) -> Ran:
     return Ran(code, out.getvalue(), err.getvalue(), time.perf_counter() - start)
 
 
-def _shell(text: str) -> Ran:
+def _shell(text: str, **extra: str) -> Ran:
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_LOCAL_TEMP": str(Path(tempfile.gettempdir()) / "dlrig-doc-test-ansible")}
+           "ANSIBLE_LOCAL_TEMP": str(Path(tempfile.gettempdir()) / "dlrig-doc-test-ansible"), **extra}
     start = time.perf_counter()
     done = subprocess.run(["bash", "-c", text], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300, check=False, stdin=subprocess.DEVNULL)
@@ -148,14 +149,42 @@ def _inventory_arg(arg: str, inventories: dict[str, Path]) -> str:
     return arg
 
 
-def run_command(cmd: Command, inventories: dict[str, Path]) -> Ran:
+def stand_in_venv(directory: Path) -> Path:
+    """A venv for bin/dlrig (DLRIG_VENV) that is the running controller environment: its bin/ links to
+    this one's tools, its python execs this one's, and its stamps match the requirement files, so
+    ensure_venv finds nothing to install."""
+    (directory / "bin").mkdir(parents=True)
+    for tool in VENV_BIN.iterdir():
+        if tool.name.startswith("python"):   # a link would not find the venv: exec the real interpreter
+            shim = directory / "bin" / tool.name
+            shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n")
+            shim.chmod(0o755)
+        elif not tool.name.startswith("activate"):
+            (directory / "bin" / tool.name).symlink_to(tool)
+    if not (directory / "bin" / "python").exists():
+        (directory / "bin" / "python").write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n")
+        (directory / "bin" / "python").chmod(0o755)
+    files = [*sorted(ROOT.glob("requirements-*.txt")), ROOT / "pyproject.toml"]
+    stamp = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+    for requirements in sorted(ROOT.glob("requirements-*.txt")):
+        (directory / f".dlrig-stamp-{requirements.name}").write_text(stamp + "\n")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def dlrig_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return stand_in_venv(tmp_path_factory.mktemp("dlrig-venv") / "venv")
+
+
+def run_command(cmd: Command, inventories: dict[str, Path], venv: Path) -> Ran:
     args = _preflight_args(cmd, inventories)
     if args is not None:
         return _preflight(args)
     words = cmd.text.split(None, 2)
-    if words[:2] in (["bin/dlrig", "ansible"], ["bin/dlrig", "playbook"]):
-        tool = "ansible" if words[1] == "ansible" else "ansible-playbook"
-        return _shell(f"{shlex.quote(str(VENV_BIN / tool))} {words[2] if len(words) > 2 else ''}")
+    if words[0] == "bin/dlrig":
+        ran = _shell(cmd.text, DLRIG_VENV=str(venv), DLRIG_PYTHON=sys.executable)
+        assert "installing the controller environment" not in ran.err, "the stand-in venv's stamps are stale"
+        return ran
     if words[0] in ("ansible", "ansible-playbook"):
         return Ran(127, "", f"{words[0]}: command not found (the docs must run it as bin/dlrig "
                    f"{'ansible' if words[0] == 'ansible' else 'playbook'} ...)", 0.0)
@@ -175,8 +204,8 @@ def test_the_docs_show_commands_and_most_run() -> None:
 
 
 @pytest.mark.parametrize("cmd", RUN, ids=[f"{c.where} {c.text[:60]}" for c in RUN])
-def test_doc_command(cmd: Command, inventories: dict[str, Path]) -> None:
-    ran = run_command(cmd, inventories)
+def test_doc_command(cmd: Command, inventories: dict[str, Path], dlrig_venv: Path) -> None:
+    ran = run_command(cmd, inventories, dlrig_venv)
     shown = (f"{cmd.where}: $ {cmd.text}\nexit {ran.code}\n--- stdout\n{ran.out[-4000:]}\n"
              f"--- stderr\n{ran.err[-2000:]}")
     is_preflight = _preflight_args(cmd, inventories) is not None
@@ -191,7 +220,8 @@ def test_doc_command(cmd: Command, inventories: dict[str, Path]) -> None:
         pytest.fail(f"the output differs from the docs'\n{shown}\n--- the docs show\n{expected}",
                     pytrace=False)
     if is_preflight and "-i" not in cmd.argv and "--list-models" not in cmd.argv:
-        again = run_command(Command(cmd.doc, cmd.line, f"{cmd.text} -i test", None, None), inventories)
+        again = run_command(Command(cmd.doc, cmd.line, f"{cmd.text} -i test", None, None), inventories,
+                            dlrig_venv)
         assert again.code in (0, 1) and again.out, (
             f"{cmd.where} against the test inventory: exit {again.code}\n{again.err}")
 
