@@ -182,6 +182,12 @@ def live_results(plan: Any, detection: Detection) -> list[dict[str, Any]]:
         return [{"id": "detect", "status": "fail",
                  "message": f"could not detect the hardware: {detection.error}",
                  "unreachable": detection.unreachable}]
-    from dlrig.checks.live import live_checks  # the detection helper's checks
+    from dlrig.checks.declaration import with_declaration
+    from dlrig.checks.live import check_os, live_checks  # the detection helper's checks
 
-    return [r.as_dict() for r in live_checks(plan, detection.facts)]
+    checks = live_checks(plan, detection.facts)
+    running = detection.facts.get("os")
+    if isinstance(running, dict) and running.get("distribution") and running.get("release"):
+        # The host's /etc/os-release (hardware_facts): the same comparison as the live preflight play's.
+        checks.append(check_os(plan, str(running["distribution"]), str(running["release"])))
+    return [r.as_dict() for r in with_declaration(plan, checks)]
