@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import select
@@ -29,7 +30,7 @@ CASES = ("rtx2070", "two-gpus", "no-gpu", "unknown-gpu")
 ORIGINS = "detected|catalogue|default|placeholder|answered|declared"
 # What a user fills in for each placeholder (by the variable's last name).
 FILLED = {"gpu_slots": [16, 16, 8, 8], "watts": 1000, "efficiency": "gold", "price_per_kwh": 0.3,
-          "pcie_lanes": 24, "vram_gb": 8, "gb": 16, "model": "Some CPU"}
+          "pcie_lanes": 24, "vram_gb": 8, "gb": 16, "model": "Some CPU", "arch": "Turing"}
 
 
 def fixture_args(case: str, nvidia_smi: bool = True) -> list[str]:
@@ -90,6 +91,9 @@ def test_written_declaration_passes_the_preflight_but_for_placeholders(case: str
     path.write_text(yaml.safe_dump(fill(data)))
     code, out, err = run_cli(["-i", str(inventory), "--limit", "box", "--format", "json"])
     assert code in (0, 1) and err == "", err
+    checks = {c["id"]: c for c in json.loads(out)["hosts"][0]["checks"]}
+    # An unknown card gets an arch placeholder too: filled in, its stack resolves.
+    assert checks["stack"]["status"] != "fail", checks["stack"]["message"]
     plan = parse_host("box", fill(data))
     detected = {"rtx2070": 1, "two-gpus": 2, "no-gpu": 0, "unknown-gpu": 1}[case]
     assert plan.hardware is not None and plan.hardware.gpu_count == detected
@@ -112,6 +116,7 @@ def test_unknown_gpu_figures_come_from_nvidia_smi_else_placeholders() -> None:
     gpu = unknown["hardware"]["gpus"][0]
     assert gpu["model"].value == "Quadro RTX 4000"
     assert (gpu["watts"].value, gpu["watts"].origin, gpu["vram_gb"].value) == (125, "detected", 8.0)
+    assert gpu["arch"].origin == "placeholder" and "architecture" in gpu["arch"].value
     # The unknown-gpu tree also has a release, a board and drives.
     assert unknown["os"]["release"].value == "22.04"
     drives = [(d["interface"].value, d["watts"].value) for d in unknown["hardware"]["storage"]]

@@ -17,7 +17,7 @@ from typing import Any
 from dlrig import placeholders
 from dlrig.catalogue import find_cpu, suggest_cpus
 from dlrig.detect import from_facts
-from dlrig.hardware import EFFICIENCY_CLASSES
+from dlrig.hardware import EFFICIENCY_CLASSES, architecture_names
 from dlrig.init.probe import Drive, Probe
 
 DETECTED, CATALOGUE, DEFAULT, PLACEHOLDER, ANSWERED, DECLARED = (
@@ -134,6 +134,10 @@ def _gpus(probe: Probe) -> list[dict[str, Figure]]:
             else:
                 entry["vram_gb"] = placeholder(f"the memory of the {model} in GB",
                                                f"memory of the {model} in GB")
+            # Without its architecture the preflight resolves no stack for it (docs/preflight.md).
+            archs = architecture_names()
+            entry["arch"] = placeholder(f"the architecture of the {model} ({archs[0]} ... {archs[-1]})",
+                                       f"architecture of the {model} ({', '.join(archs)})", "text")
         out.append(entry)
     return out
 
