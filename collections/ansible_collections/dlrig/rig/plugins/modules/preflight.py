@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # The documentation of the dlrig.rig.preflight action; the work is done on the controller by
 # plugins/action/preflight.py, so this module never runs on a host.
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
 
 DOCUMENTATION = r"""
 ---
