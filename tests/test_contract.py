@@ -212,23 +212,24 @@ def _framework_tasks(role: str) -> list[dict[str, Any]]:
 
 
 def playbook() -> list[dict[str, Any]]:
+    """One play: the roles' release_vars.yml imported (static: parsed once, their defaults and vars
+    exposed to the play), the other roles' defaults and vars as vars_files, the framework roles' own
+    checks, then one task showing every role variable."""
     tasks: list[dict[str, Any]] = []
+    vars_files: list[str] = []
     for role in ROLES:
         if (ROOT / "roles" / role / "tasks" / "release_vars.yml").is_file():
             tasks.append({"name": f"contract: {role} release_vars.yml",
-                          "ansible.builtin.include_role": {"name": role, "tasks_from": "release_vars",
-                                                           "public": True}})
+                          "ansible.builtin.import_role": {"name": role, "tasks_from": "release_vars"}})
         else:
-            for sub in ("defaults", "vars"):
-                if (ROOT / "roles" / role / sub / "main.yml").is_file():
-                    path = ROOT / "roles" / role / sub / "main.yml"
-                    tasks.append({"name": f"contract: {role} {sub}/main.yml",
-                                  "ansible.builtin.include_vars": str(path)})
+            vars_files += [str(ROOT / "roles" / role / sub / "main.yml") for sub in ("defaults", "vars")
+                           if (ROOT / "roles" / role / sub / "main.yml").is_file()]
         if role in FRAMEWORKS:
             tasks += _framework_tasks(role)
     names = sorted({name for role in ROLES for name in _option_names(role)})
     tasks.append(_dump("roles", names))
-    return [{"name": "contract", "hosts": "all", "gather_facts": False, "tasks": tasks}]
+    return [{"name": "contract", "hosts": "all", "gather_facts": False, "vars_files": vars_files,
+             "tasks": tasks}]
 
 
 @pytest.fixture(scope="module")
