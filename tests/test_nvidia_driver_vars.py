@@ -3,6 +3,7 @@ itself (branches before 590 carry the branch in the name; from 590 Ubuntu uses a
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -52,3 +53,18 @@ def test_ubuntu_590_and_later_select_the_branch_with_the_pinning_package(tmp_pat
 def test_debian_keeps_the_branch_package(tmp_path):
     got = packages(tmp_path, "Debian-12", "580")
     assert "cuda-drivers-580" in got["open"] and "nvidia-kernel-open-dkms" in got["open"]
+
+
+# What cuda-drivers-580 depends on in NVIDIA's debian12 repository, each bounded from below only
+# (forums.developer.nvidia.com/t/353805): without the role's pin, apt installs the newest branch's.
+DEBIAN_CUDA_DRIVERS_DEPENDS = ("nvidia-driver", "nvidia-driver-cuda", "nvidia-kernel-dkms", "nvidia-settings",
+                               "nvidia-xconfig")
+
+
+def test_the_branch_pin_covers_every_dependency_of_debians_cuda_drivers_package():
+    defaults = yaml.safe_load((ROOT / "roles" / "nvidia_driver" / "defaults" / "main.yml").read_text())
+    patterns = defaults["nvidia_driver_pin_packages"]
+    for package in (*DEBIAN_CUDA_DRIVERS_DEPENDS, "nvidia-kernel-open-dkms", "nvidia-persistenced"):
+        assert any(fnmatch.fnmatchcase(package, p) for p in patterns), (
+            f"{package} is not in nvidia_driver_pin_packages: cuda-drivers-<branch> would pull its newest "
+            "branch")

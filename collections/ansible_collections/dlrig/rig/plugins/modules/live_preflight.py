@@ -1,8 +1,6 @@
 #!/usr/bin/python
 # The documentation of the dlrig.rig.live_preflight action; the work is done on the controller by
 # plugins/action/live_preflight.py, so this module never runs on a host.
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 ---
 module: live_preflight
