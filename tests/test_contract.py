@@ -368,3 +368,12 @@ def test_pytorch_env_knows_the_driver_floor_of_every_torch_cuda_build_of_the_mat
         assert floors[variant] == int(str(min_driver[version]).split(".")[0]), (
             f"pytorch_env_variant_min_driver[{variant}] is {floors[variant]}; CUDA {version} needs "
             f"{min_driver[version]} (dlrig/data/matrix.yml)")
+
+
+def test_every_standalone_python_the_resolver_may_pick_has_a_pinned_build_in_python_runtime():
+    """A `python:` pin (or a resolved standalone Python) that python_runtime has no checksum for would pass
+    the preflight and stop in the role: the matrix lists only what the role can install."""
+    defaults = yaml.safe_load((ROOT / "roles/python_runtime/defaults/main.yml").read_text())
+    builds = defaults["python_runtime_standalone_builds"]
+    missing = [v for v in load_matrix().python_standalone.versions if v not in builds]
+    assert not missing, f"python_runtime has no pinned standalone build for {missing}"

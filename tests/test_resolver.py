@@ -243,7 +243,7 @@ def test_python_36_pin_on_bionic_uses_the_system_python():
          ["cuda 12.4 (pinned)", "needs CUDA ≥ 12.8"]),
         ("22.04", "RTX 5090", {"driver_flavour": "proprietary"},
          ["driver_flavour proprietary (pinned)", "open kernel modules"]),
-        ("24.04", "RTX 2070", {"python": "3.14"}, ["python 3.14 (pinned)", "TensorFlow"]),
+        ("24.04", "RTX 2070", {"python": "3.14"}, ["python 3.14 (pinned)", "builds of 3.11, 3.12 only"]),
         ("22.04", "RTX 2070", {"torch": "2.1", "torchvision": "0.17.0"},
          ["torchvision 0.17.0 (pinned)", "torch 2.1.2 pairs with torchvision 0.16.2"]),
         ("22.04", "RTX 2070", {"tensorflow": "2.21", "keras": "2.15"},

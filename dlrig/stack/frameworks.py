@@ -86,8 +86,9 @@ def python_candidates(m: Matrix, os_spec: OsSpec, pin: str | None) -> tuple[list
     chosen = [v for v in usable if matches(pin, v) or matches(v, pin)]
     if chosen:
         return [(chosen[-1], "standalone")], []
-    return [], [f"python {pin} (pinned): {os_spec.label} has Python {os_spec.system_python} and "
-                f"{standalone.provider} ships {', '.join(usable)}"]
+    return [], [f"python {pin} (pinned): {os_spec.label} has Python {os_spec.system_python}, and dlrig "
+                f"installs {standalone.provider} builds of {', '.join(usable)} only (pinned with their "
+                f"checksums in roles/python_runtime)"]
 
 
 def _in_range(python: str, bounds: tuple[str, str]) -> bool:
