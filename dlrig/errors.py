@@ -2,6 +2,30 @@
 
 from __future__ import annotations
 
+# The plaintexts of the vaulted values this run decrypted (dlrig.inventory): never printed, named instead.
+_VAULTED: set[str] = set()
+VAULTED_SHOWN = "a vaulted value"
+
+
+def remember_vaulted(text: str) -> None:
+    """Keep ``text`` (a decrypted vault value) out of every message."""
+    if text:
+        _VAULTED.add(text)
+
+
+def is_vaulted(value: object) -> bool:
+    """Whether ``value`` is (the plaintext of) a vaulted value."""
+    return isinstance(value, str) and value in _VAULTED
+
+
+def scrub(text: str) -> str:
+    """``text`` with every decrypted vault value of 4 or more characters replaced by a name (a shorter one
+    is only hidden where it is the whole value shown: see dlrig.hardware)."""
+    for secret in sorted(_VAULTED, key=len, reverse=True):
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, f"<{VAULTED_SHOWN}>")
+    return text
+
 
 class InputError(Exception):
     """Bad input: names the host, the variable path and the problem.
@@ -18,4 +42,4 @@ class InputError(Exception):
     def __str__(self) -> str:
         where = f"{self.host}: " if self.host else ""
         path = f"{self.path}: " if self.path else ""
-        return f"{where}{path}{self.problem}"
+        return scrub(f"{where}{path}{self.problem}")

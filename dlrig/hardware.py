@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlrig.catalogue import CpuSpec, GpuSpec, find_cpu, find_gpu, suggest_cpus, suggest_gpus
-from dlrig.errors import InputError
+from dlrig.errors import VAULTED_SHOWN, InputError, is_vaulted
 
 EFFICIENCY_CLASSES = ("none", "white", "bronze", "silver", "gold", "platinum", "titanium")
 SLOT_WIDTHS = (1, 2, 4, 8, 16)
@@ -224,6 +224,8 @@ class _Reader:
 
 
 def _show(value: Any) -> str:
+    if is_vaulted(value):
+        return VAULTED_SHOWN
     if isinstance(value, str):
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, Mapping):

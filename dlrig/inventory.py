@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dlrig.errors import InputError
+from dlrig.errors import InputError, remember_vaulted
 
 PLAN_KEYS = ("hardware", "power", "os", "stack")
 
@@ -235,6 +235,7 @@ def template_plan_vars(name: str, hostvars: dict[str, Any], loader: Any = None,
     if not wanted:
         return dict(hostvars)
     templar = templar or Templar(loader=loader, variables=hostvars)
+    _remember_vaulted(hostvars)
     result = dict(hostvars)
     for key in wanted:
         try:
@@ -254,12 +255,34 @@ def default_inventory() -> str:
     return str(Path(__file__).resolve().parent.parent / "inventory")
 
 
+def _remember_vaulted(hostvars: Any) -> None:
+    """Note the plaintext of every inline-vaulted value of ``hostvars`` (those the plan keys use through
+    Jinja too) so that no message prints one (dlrig.errors.scrub); values that cannot be decrypted are
+    left to the templating below. Each container is visited once (YAML aliases share them)."""
+    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
+
+    seen: set[int] = set()
+    stack = [hostvars]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, AnsibleVaultEncryptedUnicode):
+            try:
+                remember_vaulted(str(value.data))
+            except Exception:  # no password for it: the templating below reports that
+                continue
+        elif isinstance(value, (dict, list)) and id(value) not in seen:
+            seen.add(id(value))
+            stack.extend(value.values() if isinstance(value, dict) else value)
+
+
 def _decrypted(value: Any) -> Any:
     """``value`` with every inline-vaulted string decrypted (AnsibleVaultError when it cannot be)."""
     from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 
     if isinstance(value, AnsibleVaultEncryptedUnicode):
-        return str(value.data)
+        text = str(value.data)
+        remember_vaulted(text)
+        return text
     if isinstance(value, dict):
         return {k: _decrypted(v) for k, v in value.items()}
     if isinstance(value, list):
