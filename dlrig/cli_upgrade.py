@@ -61,7 +61,9 @@ def load_hosts_from(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]
     return load_hosts(list(inventory) if inventory else [default_inventory()], getattr(args, "limit", None),
                       vault_password_files=getattr(args, "vault_password_file", None) or (),
                       vault_ids=getattr(args, "vault_id", None) or (),
-                      extra_vars=getattr(args, "extra_vars", None) or ())
+                      extra_vars=getattr(args, "extra_vars", None) or (),
+                      **({"timeout": args.inventory_timeout}
+                         if getattr(args, "inventory_timeout", None) else {}))
 
 
 # --- --what-if --------------------------------------------------------------------------------------

@@ -18,6 +18,26 @@ def is_vaulted(value: object) -> bool:
     return isinstance(value, str) and value in _VAULTED
 
 
+MAX_MESSAGE = 500
+
+
+def printable(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` as one line a terminal shows as it is: control characters (newlines, ESC of ANSI
+    sequences, C1 controls, DEL) written as escapes, clipped to ``limit`` characters."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code < 32 or 127 <= code < 160 or ch in "\u2028\u2029":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{code:02x}" if code < 256
+                                                                  else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+        if len(out) > limit:
+            break
+    line = "".join(out)
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def scrub(text: str) -> str:
     """``text`` with every decrypted vault value of 4 or more characters replaced by a name (a shorter one
     is only hidden where it is the whole value shown: see dlrig.hardware)."""
