@@ -66,7 +66,9 @@ def load_plans(args: argparse.Namespace) -> list[Any]:
 
 def emit(report: dict[str, Any], fmt: str, stream: TextIO) -> None:
     if fmt == "json":
-        stream.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        from dlrig.schema import shaped
+
+        stream.write(json.dumps(shaped(report), indent=2, ensure_ascii=False) + "\n")
         return
     from dlrig.render_text import render
 

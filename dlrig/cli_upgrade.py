@@ -198,7 +198,9 @@ def exit_code(document: dict[str, Any], strict: bool = False) -> int:
 
 def emit(document: dict[str, Any], fmt: str, stream: TextIO) -> None:
     if fmt == "json":
-        stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        from dlrig.schema import shaped
+
+        stream.write(json.dumps(shaped(document), indent=2, ensure_ascii=False) + "\n")
         return
     from dlrig.render_upgrade import render
 
