@@ -70,10 +70,11 @@ def emit(report: dict[str, Any], fmt: str, stream: TextIO) -> None:
 
         stream.write(json.dumps(shaped(report), indent=2, ensure_ascii=False) + "\n")
         return
+    from dlrig.errors import escaped
     from dlrig.render_text import render
 
     colour = stream.isatty() and not os.environ.get("NO_COLOR")
-    stream.write(render(report, colour=colour))
+    stream.write(render(escaped(report), colour=colour))  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:

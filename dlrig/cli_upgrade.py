@@ -202,9 +202,11 @@ def emit(document: dict[str, Any], fmt: str, stream: TextIO) -> None:
 
         stream.write(json.dumps(shaped(document), indent=2, ensure_ascii=False) + "\n")
         return
+    from dlrig.errors import escaped
     from dlrig.render_upgrade import render
 
-    stream.write(render(document, colour=stream.isatty() and not os.environ.get("NO_COLOR")))
+    stream.write(render(escaped(document),  # type: ignore[arg-type]
+                        colour=stream.isatty() and not os.environ.get("NO_COLOR")))
 
 
 def run(args: argparse.Namespace, stdout: TextIO, *, detector: Any = None) -> int:

@@ -38,6 +38,18 @@ def printable(text: str, limit: int = MAX_MESSAGE) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def escaped(value: object) -> object:
+    """``value`` (a report document) with control characters escaped in every string, for the text
+    renderers: what a host reports (nvidia-smi's names in --live) cannot forge lines or move the cursor."""
+    if isinstance(value, str):
+        return printable(value, limit=1 << 30)
+    if isinstance(value, dict):
+        return {k: escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escaped(v) for v in value]
+    return value
+
+
 def scrub(text: str) -> str:
     """``text`` with every decrypted vault value of 4 or more characters replaced by a name (a shorter one
     is only hidden where it is the whole value shown: see dlrig.hardware)."""

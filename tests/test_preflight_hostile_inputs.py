@@ -221,3 +221,24 @@ def test_every_error_line_escapes_control_characters() -> None:
 
     assert printable("a\nb\x1b[2J\x9b\u2028") == "a\\nb\\x1b[2J\\x9b\\u2028"
     assert len(printable("x" * 100_000)) == 500
+
+
+def test_what_a_host_reports_cannot_forge_the_live_text_report() -> None:
+    # --live prints names nvidia-smi gave on the host: a hostile host cannot add lines or move the cursor.
+    import io
+
+    from hwfixtures import facts
+
+    from dlrig import cli_upgrade
+    from dlrig.cli import build_parser
+    from dlrig.live import Detection
+
+    found = facts("rtx2070")
+    found["gpus"][0]["smi"]["name"] = "RTX 2070\nbox2  OK\x1b[2J"
+    found["cpu_model"] = "CPU\r  OK   all good\x9b"
+    args = build_parser().parse_args(["--live", "-i", str(ROOT / "inventory"), "--limit", "deep-al"])
+    out = io.StringIO()
+    cli_upgrade.run(args, out, detector=lambda *a, **k: {"deep-al": Detection("deep-al", facts=found)})
+    text = out.getvalue()
+    assert "\x1b" not in text and "\r" not in text and "\x9b" not in text
+    assert "box2  OK" not in text.splitlines()
