@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stop waiting for a dynamic inventory script after this long "
                         f"(default: {DEFAULT_INVENTORY_TIMEOUT:g})")
     cli_upgrade.add_arguments(parser)  # --live, --what-if: the GPU-upgrade front end
+    parser.add_argument("--list-models", nargs="?", const="all", choices=("gpu", "cpu", "all"),
+                        metavar="gpu|cpu", help="list the catalogue's GPU and/or CPU models with their "
+                        "figures, then exit (no inventory is read)")
     return parser
 
 
@@ -79,6 +82,11 @@ def emit(report: dict[str, Any], fmt: str, stream: TextIO) -> None:
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
     """Load, check, report; returns the exit code. Raises InputError for bad input."""
+    if getattr(args, "list_models", None):
+        from dlrig.listing import emit as emit_listing
+
+        emit_listing(args.list_models, args.format, stdout)
+        return EXIT_OK
     if cli_upgrade.wanted(args):  # --live / --what-if: their own document, renderer and exit code
         return cli_upgrade.run(args, stdout)
     from dlrig.report import build_report, exit_code

@@ -68,6 +68,13 @@ def load_hosts_from(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]
 
 # --- --what-if --------------------------------------------------------------------------------------
 
+def _spec_hint(problem: str) -> str:
+    """A planned card's missing figures go into the spec, not the inventory (issue 19, finding 8)."""
+    return problem.replace(
+        "in the inventory",
+        "in the spec, e.g. 'gpus=2x MODEL@250W vram=6 arch=Maxwell' (@ is watts, vram in GB)")
+
+
 def what_if_host(name: str, hostvars: dict[str, Any], specs: Sequence[str]) -> dict[str, Any]:
     """One host's what-if entry: today's and the planned report, their comparison, the capacity."""
     from dlrig.checks import run_checks
@@ -88,7 +95,7 @@ def what_if_host(name: str, hostvars: dict[str, Any], specs: Sequence[str]) -> d
     try:
         planned_plan = parse_host(name, planned_vars)
     except InputError as exc:   # an unknown model, a PSU class the inventory parser refuses, ...
-        raise InputError(name, "--what-if", f"{exc.path}: {exc.problem}") from None
+        raise InputError(name, "--what-if", f"{exc.path}: {_spec_hint(exc.problem)}") from None
     today = host_report(today_plan, run_checks(today_plan))
     planned = host_report(planned_plan, run_checks(planned_plan))
     cap = capacity_for(planned_plan)

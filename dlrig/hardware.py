@@ -15,6 +15,8 @@ from typing import Any
 
 from dlrig.catalogue import CpuSpec, GpuSpec, find_cpu, find_gpu, suggest_cpus, suggest_gpus
 from dlrig.errors import VAULTED_SHOWN, InputError, is_vaulted
+from dlrig.placeholders import refuse as refuse_placeholders
+from dlrig.typical import TYPICAL_W
 
 EFFICIENCY_CLASSES = ("none", "white", "bronze", "silver", "gold", "platinum", "titanium")
 SLOT_WIDTHS = (1, 2, 4, 8, 16)
@@ -47,8 +49,19 @@ class Motherboard:
     gpu_slots: list[int]
     watts: float
     pcie_gen: int | None = None
+    # The board's lane sharing (its manual's table): the slot widths when only N cards are fitted, e.g.
+    # {1: [16]} for a board whose first slot runs x16 alone and x8 with a second card (issue 19).
+    gpu_slots_by_count: dict[int, list[int]] = field(default_factory=dict)
     # gpu_slots given, even as an empty list (a board without GPU slots), not just left out.
     gpu_slots_declared: bool = False
+
+    def slots_for(self, cards: int) -> list[int]:
+        """The slot widths with ``cards`` GPUs fitted: the declared sharing for that many cards, the
+        remaining slots as with all populated; ``gpu_slots`` when no sharing is declared for it."""
+        shared = self.gpu_slots_by_count.get(cards)
+        if shared is None:
+            return list(self.gpu_slots)
+        return list(shared) + list(self.gpu_slots[len(shared):])
 
 
 @dataclass(frozen=True)
@@ -312,6 +325,13 @@ def _lanes(r: _Reader, value: Any, path: str, *, allow_none: bool = False) -> in
     return lanes
 
 
+def architecture_names() -> list[str]:
+    """The GPU architectures of the version matrix, oldest first: the values of ``hardware.gpus[].arch``."""
+    from dlrig.stack.matrix import load_matrix  # the matrix imports nothing of this module
+
+    return [arch.name for arch in load_matrix().architectures]
+
+
 def _unknown(kind: str, model: str, missing: str, suggestions: list[str]) -> str:
     near = f"; closest catalogued: {', '.join(suggestions)}" if suggestions else ""
     return f"{kind} {model!r} is not in the catalogue; give its {missing} in the inventory{near}"
@@ -319,18 +339,36 @@ def _unknown(kind: str, model: str, missing: str, suggestions: list[str]) -> str
 
 def _motherboard(r: _Reader, value: Any) -> Motherboard:
     path = "hardware.motherboard"
-    m = r.mapping(value, path, frozenset({"model", "gpu_slots", "watts", "pcie_gen"}))
+    m = r.mapping(value, path, frozenset({"model", "gpu_slots", "gpu_slots_by_count", "watts", "pcie_gen"}))
+    slots = _slot_widths(r, m.get("gpu_slots"), f"{path}.gpu_slots")
+    by_count: dict[int, list[int]] = {}
+    shared = {} if m.get("gpu_slots_by_count") is None else m["gpu_slots_by_count"]
+    if not isinstance(shared, Mapping):  # keys are card counts (numbers), so not r.mapping
+        raise r.fail(f"{path}.gpu_slots_by_count",
+                     "expected a mapping of card count to slot widths, e.g. {1: [16]}, "
+                     f"got {_show(shared)}")
+    for key, widths in shared.items():
+        where = f"{path}.gpu_slots_by_count[{key}]"
+        cards = r.integer(key, where, minimum=1, maximum=max(1, len(slots)))
+        listed = _slot_widths(r, widths, where)
+        if not 1 <= len(listed) <= cards:
+            raise r.fail(where, f"expected the widths of the first 1 to {cards} slots, got {len(listed)}")
+        by_count[cards] = listed
+    watts = _watts(r, m.get("watts"), f"{path}.watts", hint=TYPICAL_W["motherboard"])
+    return Motherboard(r.text(m.get("model"), f"{path}.model", required=False), slots, watts,
+                       _gen(r, m.get("pcie_gen"), f"{path}.pcie_gen"), by_count,
+                       gpu_slots_declared=m.get("gpu_slots") is not None)
+
+
+def _slot_widths(r: _Reader, value: Any, path: str) -> list[int]:
     slots = []
-    for i, slot in enumerate(r.sequence(m.get("gpu_slots"), f"{path}.gpu_slots")):
-        width = r.integer(slot, f"{path}.gpu_slots[{i}]", minimum=1)
+    for i, slot in enumerate(r.sequence(value, path)):
+        width = r.integer(slot, f"{path}[{i}]", minimum=1)
         if width not in SLOT_WIDTHS:
-            raise r.fail(f"{path}.gpu_slots[{i}]",
+            raise r.fail(f"{path}[{i}]",
                          f"expected a slot width of 1, 2, 4, 8 or 16 lanes, got {_show(slot)}")
         slots.append(width)
-    watts = _watts(r, m.get("watts"), f"{path}.watts", hint="0 when it is counted elsewhere")
-    return Motherboard(r.text(m.get("model"), f"{path}.model", required=False), slots, watts,
-                       _gen(r, m.get("pcie_gen"), f"{path}.pcie_gen"),
-                       gpu_slots_declared=m.get("gpu_slots") is not None)
+    return slots
 
 
 def _memory(r: _Reader, value: Any) -> Memory:
@@ -339,14 +377,14 @@ def _memory(r: _Reader, value: Any) -> Memory:
     if m.get("gb") is None:
         raise r.fail(f"{path}.gb", "missing; give the installed RAM in GB")
     gb = r.number(m.get("gb"), f"{path}.gb", minimum=0.5, maximum=MAX_RAM_GB)
-    return Memory(gb, _watts(r, m.get("watts"), f"{path}.watts", hint="about 3 W per DIMM"))
+    return Memory(gb, _watts(r, m.get("watts"), f"{path}.watts", hint=TYPICAL_W["memory"]))
 
 
 def _cooler(r: _Reader, value: Any) -> Cooler:
     path = "hardware.cooler"
     m = r.mapping(value, path, frozenset({"model", "watts"}))
     return Cooler(r.text(m.get("model"), f"{path}.model", required=False),
-                  _watts(r, m.get("watts"), f"{path}.watts", hint="fans and pump"))
+                  _watts(r, m.get("watts"), f"{path}.watts", hint=TYPICAL_W["cooler"]))
 
 
 def _drive(r: _Reader, value: Any, path: str) -> Drive:
@@ -359,8 +397,7 @@ def _drive(r: _Reader, value: Any, path: str) -> Drive:
     lanes = (default_lanes if m.get("pcie_lanes") is None
              else _lanes(r, m.get("pcie_lanes"), f"{path}.pcie_lanes", allow_none=True))
     return Drive(r.text(m.get("model"), f"{path}.model", required=False), interface, lanes,
-                 _watts(r, m.get("watts"), f"{path}.watts",
-                        hint="about 10 W for an NVMe SSD, 10-20 W for a HDD"),
+                 _watts(r, m.get("watts"), f"{path}.watts", hint=TYPICAL_W[f"storage.{interface}"]),
                  r.flag(m.get("via_chipset"), f"{path}.via_chipset"))
 
 
@@ -370,7 +407,7 @@ def _pcie_device(r: _Reader, value: Any, path: str) -> PcieDevice:
         raise r.fail(f"{path}.pcie_lanes", "missing; give the card's PCIe width (1, 4, 8 or 16)")
     return PcieDevice(r.text(m.get("model"), f"{path}.model", required=False),
                       _lanes(r, m.get("pcie_lanes"), f"{path}.pcie_lanes"),
-                      _watts(r, m.get("watts"), f"{path}.watts", hint="see the card's datasheet"),
+                      _watts(r, m.get("watts"), f"{path}.watts", hint=TYPICAL_W["other_pcie"]),
                       r.flag(m.get("via_chipset"), f"{path}.via_chipset"))
 
 
@@ -382,7 +419,10 @@ def _gpu(r: _Reader, value: Any, path: str) -> GpuDecl:
              else r.integer(m.get("count"), f"{path}.count", minimum=1, maximum=MAX_GPU_COUNT))
     spec = find_gpu(model)
     if spec is None and (m.get("watts") is None or m.get("vram_gb") is None):
-        missing = " and ".join(k for k in ("watts", "vram_gb") if m.get(k) is None)
+        keys = [k for k in ("watts", "vram_gb", "arch") if m.get(k) is None]
+        missing = ", ".join(keys[:-1]) + " and " + keys[-1] if len(keys) > 1 else keys[0]
+        if "arch" in keys:  # the stack check refuses to resolve without it: ask for all three at once
+            missing += f" (arch: one of {', '.join(architecture_names())})"
         raise r.fail(f"{path}.model", _unknown("GPU", model, missing, suggest_gpus(model)))
     watts = (spec.watts if m.get("watts") is None and spec
              else r.number(m.get("watts"), f"{path}.watts", minimum=1, maximum=MAX_PART_W))
@@ -416,28 +456,59 @@ def efficiency_class(raw: str) -> str | None:
     return name if name in EFFICIENCY_CLASSES else None
 
 
+class _Problems:
+    """Every problem of one host, so that a hand-written declaration is fixed in one pass (issue 19):
+    each section and list item is read on its own, a bad one is noted and the next is read."""
+
+    def __init__(self) -> None:
+        self.errors: list[InputError] = []
+
+    def read(self, parse: Any, *args: Any) -> Any:
+        try:
+            return parse(*args)
+        except InputError as exc:
+            self.errors.extend(getattr(exc, "parts", None) or [exc])
+            return None
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise combined(self.errors)
+
+
+def combined(errors: list[InputError]) -> InputError:
+    """One InputError for several problems of a host: the first's path and problem, then `` | path:
+    problem`` for each other, on one line (the CLI's one error line names the host once)."""
+    first, rest = errors[0], errors[1:]
+    tail = "".join(f" | {e.path}: {e.problem}" if e.path else f" | {e.problem}" for e in rest)
+    error = InputError(first.host, first.path, first.problem + tail)
+    error.parts = list(errors)  # type: ignore[attr-defined]
+    return error
+
+
 def parse_hardware(r: _Reader, value: Any) -> Hardware:
-    hw = r.mapping(value, "hardware", _HARDWARE_KEYS)
+    problems = _Problems()
+    hw = r.mapping(value, "hardware")
+    problems.read(r.mapping, value, "hardware", _HARDWARE_KEYS)  # an unknown key; the rest is still read
 
     def section(key: str, parse: Any) -> Any:
-        return None if hw.get(key) is None else parse(r, hw[key])
+        return None if hw.get(key) is None else problems.read(parse, r, hw[key])
 
-    storage = [_drive(r, d, f"hardware.storage[{i}]")
-               for i, d in enumerate(r.sequence(hw.get("storage"), "hardware.storage"))]
-    other = [_pcie_device(r, d, f"hardware.other_pcie[{i}]")
-             for i, d in enumerate(r.sequence(hw.get("other_pcie"), "hardware.other_pcie"))]
-    gpus = [_gpu(r, g, f"hardware.gpus[{i}]")
-            for i, g in enumerate(r.sequence(hw.get("gpus"), "hardware.gpus"))]
-    return Hardware(
+    def items(key: str, parse: Any) -> list[Any]:
+        listed = problems.read(r.sequence, hw.get(key), f"hardware.{key}") or []
+        return [problems.read(parse, r, item, f"hardware.{key}[{i}]") for i, item in enumerate(listed)]
+
+    hardware = Hardware(
         cpu=section("cpu", _cpu),
         motherboard=section("motherboard", _motherboard),
         memory=section("memory", _memory),
         cooler=section("cooler", _cooler),
-        storage=storage,
-        other_pcie=other,
-        gpus=gpus,
+        storage=items("storage", _drive),
+        other_pcie=items("other_pcie", _pcie_device),
+        gpus=items("gpus", _gpu),
         psu=section("psu", _psu),
     )
+    problems.raise_any()
+    return hardware
 
 
 def _power(r: _Reader, value: Any) -> Power:
@@ -491,12 +562,16 @@ def parse_host(name: str, hostvars: Mapping[str, Any]) -> HostPlan:
     r = _Reader(name)
     if not isinstance(hostvars, Mapping):
         raise r.fail("", f"expected the host's variables as a mapping, got {_show(hostvars)}")
+    refuse_placeholders(name, hostvars)  # `dlrig init`'s "FILL IN: ..." values (docs/init.md)
     hardware = hostvars.get("hardware")
-    return HostPlan(
+    problems = _Problems()
+    plan = HostPlan(
         name=name,
-        hardware=None if hardware is None else parse_hardware(r, hardware),
-        power=_power(r, hostvars.get("power")),
-        os=_os(r, hostvars.get("os")),
-        stack_pins=_stack(r, hostvars.get("stack")),
+        hardware=None if hardware is None else problems.read(parse_hardware, r, hardware),
+        power=problems.read(_power, r, hostvars.get("power")),
+        os=problems.read(_os, r, hostvars.get("os")),
+        stack_pins=problems.read(_stack, r, hostvars.get("stack")),
         raw=hostvars,
     )
+    problems.raise_any()
+    return plan

@@ -97,7 +97,7 @@ def parse_json_output(text: str, fact: str = FACT) -> dict[str, Detection]:
     return found
 
 
-def _ansible_command() -> str:
+def ansible_command() -> str:
     beside = Path(sys.executable).with_name("ansible")
     if beside.exists():
         return str(beside)
@@ -110,7 +110,7 @@ def _ansible_command() -> str:
 def build_command(inventories: Sequence[str], pattern: str, module_args: Mapping[str, Any] | None = None,
                   *, become: bool = False, ansible: str | None = None) -> list[str]:
     """The ``ansible`` command line that runs detection on the hosts matching ``pattern``."""
-    cmd = [ansible or _ansible_command(), pattern or "all", "-m", MODULE]
+    cmd = [ansible or ansible_command(), pattern or "all", "-m", MODULE]
     for inv in inventories:
         cmd += ["-i", inv if "," in inv and not os.path.exists(inv) else os.path.abspath(inv)]
     if module_args:
@@ -182,6 +182,12 @@ def live_results(plan: Any, detection: Detection) -> list[dict[str, Any]]:
         return [{"id": "detect", "status": "fail",
                  "message": f"could not detect the hardware: {detection.error}",
                  "unreachable": detection.unreachable}]
-    from dlrig.checks.live import live_checks  # the detection helper's checks
+    from dlrig.checks.declaration import with_declaration
+    from dlrig.checks.live import check_os, live_checks  # the detection helper's checks
 
-    return [r.as_dict() for r in live_checks(plan, detection.facts)]
+    checks = live_checks(plan, detection.facts)
+    running = detection.facts.get("os")
+    if isinstance(running, dict) and running.get("distribution") and running.get("release"):
+        # The host's /etc/os-release (hardware_facts): the same comparison as the live preflight play's.
+        checks.append(check_os(plan, str(running["distribution"]), str(running["release"])))
+    return [r.as_dict() for r in with_declaration(plan, checks)]

@@ -22,10 +22,17 @@ def render_host(host: dict[str, Any], colour: bool = False) -> list[str]:
         return lines
     for check in host["checks"]:
         lines.append(f"  {_status(check['status'], colour)} {check['id']:<13} {check['message']}")
+        lines += _notes(check, colour)
     by_id = {c["id"]: c for c in host["checks"]}
     lines += _power_budget(by_id.get("psu_headroom"), colour)
     lines += _lane_map(by_id.get("pcie_lanes"), colour)
     return lines
+
+
+def _notes(check: dict[str, Any], colour: bool) -> list[str]:
+    """A check's notes (the resolver's: why a version is not the newest), one line each under it."""
+    notes = check.get("notes") or []
+    return [_paint(f"{'':21}- {note}", "dim", colour) for note in notes if isinstance(note, str)]
 
 
 def _power_budget(check: dict[str, Any] | None, colour: bool) -> list[str]:

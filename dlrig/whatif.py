@@ -2,13 +2,16 @@
 
 Spec syntax (one ``--what-if`` flag per part; several flags combine, each key at most once)::
 
-    gpus=[N x] MODEL [@WATTS W] [limit=WATTS W] [+ [N x] MODEL ...]
+    gpus=[N x] MODEL [@WATTS W] [limit=WATTS W] [vram=GB] [arch=ARCH] [+ [N x] MODEL ...]
         replaces every declared GPU. ``N x`` (also ``Nx``, ``N×``, ``N*``) is the count, 1 when absent.
         ``@225W`` is each card's board power (the inventory's ``watts``, e.g. a Founders Edition's
         225 W); ``limit=150W`` is a power limit (the inventory's ``power_limit_w``, which the PSU
-        check counts instead of the board power and the driver role applies). ``+`` mixes models.
+        check counts instead of the board power and the driver role applies). ``vram=6`` and
+        ``arch=Maxwell`` are the inventory's ``vram_gb`` and ``arch``, for a card the catalogue lacks.
+        ``+`` mixes models.
         A model already declared keeps its declared figures unless the spec overrides them.
-    psu=WATTS [CLASS]     e.g. ``psu=1300 gold``, ``psu=1300W``; without a class the declared one stays.
+    psu=WATTS [CLASS]     e.g. ``psu=1300 gold``, ``psu=1300W``, ``psu=80 PLUS Gold``; without a class
+                          the declared one stays, without watts the declared rating.
     memory=GB             e.g. ``memory=64``, ``memory=64GB`` (alias ``ram=``).
 
 Everything here is pure: parsing returns data, :func:`apply_what_if` returns a changed deep copy of the
@@ -33,6 +36,7 @@ from dlrig.hardware import (
     MAX_PART_W,
     MAX_PSU_W,
     MAX_RAM_GB,
+    MAX_VRAM_GB,
     efficiency_class,
 )
 
@@ -44,6 +48,8 @@ _WATTS = re.compile(r"@\s*(?P<w>\d+(?:\.\d+)?)\s*w?\b", re.IGNORECASE)
 _LIMIT = re.compile(r"\blimit\s*[=:]?\s*(?P<w>\d+(?:\.\d+)?)\s*w?\b", re.IGNORECASE)
 _PSU = re.compile(r"^\s*(?:(?P<w>\d+(?:\.\d+)?)\s*(?:w|watts?)?(?![a-z]))?\s*(?P<cls>[a-z0-9 ]*?)\s*$",
                   re.IGNORECASE)
+_VRAM = re.compile(r"\bvram(?:_gb)?\s*[=:]\s*(?P<gb>[^\s+]+?)\s*(?:gb|g|gib)?(?=\s|$)", re.IGNORECASE)
+_ARCH = re.compile(r"\barch\s*[=:]\s*(?P<arch>[^\s+]*)", re.IGNORECASE)
 _GB = re.compile(r"^\s*(?P<gb>\d+(?:\.\d+)?)\s*(?:gb|g|gib)?\s*$", re.IGNORECASE)
 # The longest --what-if spec read. The patterns above run on values whose whitespace is collapsed to
 # single spaces first, so that none of them backtracks over a run of spaces: parsing is linear.
@@ -58,6 +64,8 @@ class PlannedGpu:
     count: int = 1
     watts: float | None = None
     power_limit_w: float | None = None
+    vram_gb: float | None = None
+    arch: str | None = None
 
     def label(self) -> str:
         text = f"{self.count}x {self.model}"
@@ -65,6 +73,10 @@ class PlannedGpu:
             text += f" @{_num(self.watts)}W"
         if self.power_limit_w is not None:
             text += f" limit={_num(self.power_limit_w)}W"
+        if self.vram_gb is not None:
+            text += f" vram={_num(self.vram_gb)}GB"
+        if self.arch is not None:
+            text += f" arch={self.arch}"
         return text
 
 
@@ -117,7 +129,22 @@ def _positive(text: str, what: str, spec: str, host: str | None, maximum: float)
 
 def _parse_gpu(part: str, spec: str, host: str | None) -> PlannedGpu:
     text = part.strip()
-    watts = limit = None
+    watts = limit = vram = None
+    arch: str | None = None
+    m = _ARCH.search(text)
+    if m:
+        arch = m.group("arch")
+        if not arch:
+            raise InputError(host, OPTION,
+                             f"{spec!r}: name the architecture after 'arch=', e.g. 'arch=Maxwell'")
+        text = (text[: m.start()] + text[m.end():]).strip()
+    m = _VRAM.search(text)
+    if m:
+        raw = m.group("gb")
+        if not re.fullmatch(r"\d+(?:\.\d+)?", raw):
+            raise InputError(host, OPTION, f"{spec!r}: expected 'vram=GB', e.g. 'vram=6', got {_clip(raw)!r}")
+        vram = _positive(raw, "the VRAM", spec, host, MAX_VRAM_GB)
+        text = (text[: m.start()] + text[m.end():]).strip()
     m = _LIMIT.search(text)
     if m:
         limit = _positive(m.group("w"), "the power limit", spec, host, MAX_PART_W)
@@ -148,7 +175,7 @@ def _parse_gpu(part: str, spec: str, host: str | None) -> PlannedGpu:
                          f"{spec!r}: write the count with an x, e.g. 'gpus={count_text}x {rest}'")
     if not model or model.isdigit():
         raise InputError(host, OPTION, f"{spec!r}: name the GPU model, e.g. 'gpus=2x GeForce RTX 2080'")
-    return PlannedGpu(model=model, count=count, watts=watts, power_limit_w=limit)
+    return PlannedGpu(model=model, count=count, watts=watts, power_limit_w=limit, vram_gb=vram, arch=arch)
 
 
 def parse_specs(specs: Sequence[str], host: str | None = None) -> WhatIf:
@@ -180,9 +207,11 @@ def parse_specs(specs: Sequence[str], host: str | None = None) -> WhatIf:
         if key == "gpus":
             gpus = tuple(_parse_gpu(part, spec, host) for part in value.split("+"))
         elif key == "psu":
-            m = _PSU.match(value)
+            whole = efficiency_class(value) if not value.strip()[:1].isdigit() or re.match(
+                r"^\s*80\s*plus", value, re.IGNORECASE) else None
+            m = _PSU.match("" if whole else value)
             named = m.group("cls") if m else ""
-            cls = efficiency_class(named) if named else None
+            cls = whole or (efficiency_class(named) if named else None)
             if not m or (m.group("w") is None and cls is None):
                 raise InputError(host, OPTION,
                                  f"{spec!r}: expected 'psu=WATTS [CLASS]', e.g. 'psu=1300 gold'")
@@ -228,6 +257,10 @@ def apply_what_if(hostvars: Mapping[str, Any], what_if: WhatIf, same_model: Any 
                 entry["watts"] = _as_whole(gpu.watts)
             if gpu.power_limit_w is not None:
                 entry["power_limit_w"] = _as_whole(gpu.power_limit_w)
+            if gpu.vram_gb is not None:
+                entry["vram_gb"] = _as_whole(gpu.vram_gb)
+            if gpu.arch is not None:
+                entry["arch"] = gpu.arch
             new.append(entry)
         hardware["gpus"] = new
     if what_if.psu is not None:

@@ -162,7 +162,8 @@ def test_text_report_has_a_block_per_host_and_a_tally():
         (
             {"hosts.yml": BOX + "        gpus: [{model: GeForce RTX 2070 Supr}]\n"},
             "preflight: box1: hardware.gpus[0].model: GPU 'GeForce RTX 2070 Supr' is not in the catalogue; "
-            "give its watts and vram_gb in the inventory; closest catalogued: GeForce RTX 2070 SUPER",
+            "give its watts, vram_gb and arch (arch: one of Maxwell, Pascal, Volta, Turing, Ampere, Ada, "
+            "Hopper, Blackwell) in the inventory; closest catalogued: GeForce RTX 2070 SUPER",
         ),
         (
             {"hosts.yml": BOX + "        psu: {watts: -5}\n"},

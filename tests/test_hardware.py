@@ -192,7 +192,7 @@ def test_numbers_may_come_as_strings_from_templates_or_ini():
         (
             {"hardware__storage__0__watts": None},
             "deep-al: hardware.storage[0].watts: missing; give the part's maximum power draw in W "
-            "(about 10 W for an NVMe SSD, 10-20 W for a HDD)",
+            "(typical 5-10 W for an NVMe SSD)",
         ),
         ({"hardware__gpus": {"model": "RTX 2070"}}, "deep-al: hardware.gpus: expected a list, got a mapping"),
         ({"hardware": ["cpu"]}, "deep-al: hardware: expected a mapping, got a list"),
@@ -221,7 +221,8 @@ def test_unknown_gpu_without_figures_suggests_catalogued_names():
     message = error(ref(hardware__gpus=[{"model": "GeForce RTX 2070 Supr"}]))
     assert message.startswith(
         "deep-al: hardware.gpus[0].model: GPU 'GeForce RTX 2070 Supr' is not in the catalogue; "
-        "give its watts and vram_gb in the inventory; closest catalogued: "
+        "give its watts, vram_gb and arch (arch: one of Maxwell, Pascal, Volta, Turing, Ampere, Ada, Hopper, "
+        "Blackwell) in the inventory; closest catalogued: "
     )
     assert "GeForce RTX 2070 SUPER" in message
 

@@ -63,10 +63,11 @@ def _uncatalogued(arch: str | None) -> dict:
 
 
 def test_a_card_the_catalogue_lacks_gets_a_stack_for_its_declared_architecture():
-    # Without `arch` the resolver cannot know that CUDA 13 no longer runs a Maxwell card: it warns.
+    # Without `arch` the resolver cannot know that CUDA 13 no longer runs a Maxwell card: it refuses
+    # to resolve (issue 19; it used to resolve CUDA 13 without the card and warn).
     blind = check_stack(parse_host("m1", _uncatalogued(None)))
-    assert blind.status == "warn" and "declare it (hardware.gpus[].arch" in blind.message
-    assert blind.figures["cuda"].startswith("13.")
+    assert blind.status == "fail" and "hardware.gpus[0].arch (GeForce GTX 980)" in blind.message
+    assert "Maxwell, Pascal" in blind.message and blind.figures["cuda"] is None
     told = check_stack(parse_host("m1", _uncatalogued("Maxwell")))
     assert told.status == "ok", told.message
     assert (told.figures["driver"], told.figures["cuda"]) == ("580", "12.9")

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,72 @@ def test_a_real_directory_in_the_way_is_refused(tmp_path):
     result = _play(tmp_path, SIX_LOCK)
     assert result["rc"] != 0 and "not a symlink" in result["out"]
     shutil.rmtree(tmp_path / "envs")
+
+
+# ---- a build step never outlives its deadline or the module (docs/decisions.md, issue 17) ----
+
+
+def _gone(pid: int, within: float) -> bool:
+    """True when process `pid` has ended (or is a zombie) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _wait_for_pid(path: Path, within: float = 20) -> int:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return int(path.read_text())
+        time.sleep(0.05)
+    raise AssertionError(f"{path} was never written")
+
+
+def test_a_step_still_running_at_the_deadline_is_killed_with_its_children(tmp_path):
+    pidfile = tmp_path / "grandchild.pid"
+    step = [sys.executable, "-c",
+            "import subprocess, sys, time\n"
+            f"p = subprocess.Popen(['sleep', '300'])\nopen({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+            "time.sleep(300)\n"]
+    started = time.monotonic()
+    with pytest.raises(pe.BuildError, match=r"^Timeout exceeded: pip install was still running"):
+        pe.run(step, "pip install", deadline=time.time() + 2)
+    assert time.monotonic() - started < 30
+    assert _gone(_wait_for_pid(pidfile), within=5), "the step's own child survived the deadline"
+
+
+def test_a_step_that_ends_in_time_returns_its_output_and_a_failing_one_raises():
+    assert pe.run([sys.executable, "-c", "print('ok')"], "step", deadline=time.time() + 60).strip() == "ok"
+    with pytest.raises(pe.BuildError, match=r"step failed \(exit 3\)"):
+        pe.run([sys.executable, "-c", "raise SystemExit(3)"], "step", deadline=time.time() + 60)
+    with pytest.raises(pe.BuildError, match=r"^Timeout exceeded before step"):
+        pe.run(["true"], "step", deadline=time.time() - 1)
+
+
+def test_a_step_dies_with_a_killed_module(tmp_path):
+    """SIGKILL to the module (what an async watchdog or a killed controller does) ends its build step too,
+    even though the step runs in its own session: nothing goes on installing or cleaning up afterwards."""
+    pidfile = tmp_path / "step.pid"
+    step_code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(300)"
+    module_code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('m', {str(MODULE)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        f"m.run([sys.executable, '-c', {step_code!r}], 'pip install')\n"
+    )
+    module_proc = subprocess.Popen([sys.executable, "-c", module_code])
+    try:
+        step_pid = _wait_for_pid(pidfile)
+        assert os.getsid(step_pid) == step_pid  # its own session: a killpg of the module's group misses it
+        module_proc.kill()
+        module_proc.wait(timeout=10)
+        assert _gone(step_pid, within=5), "the build step outlived the killed module"
+    finally:
+        module_proc.kill()

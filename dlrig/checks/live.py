@@ -117,7 +117,7 @@ def check_pcie_link(plan: HostPlan, hw: DetectedHardware) -> CheckResult:
     gpus = [g for g in hw.present_gpus if g.current_link_width]
     slots: list[int] = []
     if plan.hardware is not None and plan.hardware.motherboard is not None:
-        slots = sorted((int(w) for w in plan.hardware.motherboard.gpu_slots), reverse=True)
+        slots = sorted((int(w) for w in plan.hardware.motherboard.slots_for(len(gpus))), reverse=True)
     links = []
     warnings = []
     ranked = sorted(gpus, key=lambda g: (-(g.current_link_width or 0), g.pci_address))

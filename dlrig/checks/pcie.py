@@ -31,7 +31,7 @@ def transfer_ms(lanes: int, gen: int = DEFAULT_GEN, nbytes: int = BATCH_BYTES) -
 
 def gpu_lanes(hw: Hardware) -> list[dict[str, Any]]:
     """The lane map: one row per physical GPU with its slot, width, link generation and batch time."""
-    slots = hw.motherboard.gpu_slots if hw.motherboard else []
+    slots = hw.motherboard.slots_for(hw.gpu_count) if hw.motherboard else []
     rows: list[dict[str, Any]] = []
     for decl in hw.gpus:
         for _ in range(decl.count):

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from dlrig.errors import InputError
-from dlrig.hardware import HostPlan
+from dlrig.hardware import HostPlan, architecture_names
 from dlrig.result import CheckResult, Status
 from dlrig.stack.resolver import VERSION_KEYS, GpuTarget, Resolution, resolve
 
@@ -26,12 +26,12 @@ def _targets(plan: HostPlan) -> tuple[list[GpuTarget], list[str]]:
     """The declared GPUs as resolver targets, and the models whose architecture is not known."""
     targets: list[GpuTarget] = []
     unknown: list[str] = []
-    for decl in plan.hardware.gpus if plan.hardware else []:
+    for i, decl in enumerate(plan.hardware.gpus if plan.hardware else []):
         spec = decl.spec
         if decl.arch:  # declared in the inventory: it wins over the catalogue's
             targets.append(GpuTarget(decl.model, decl.arch, ""))
         elif spec is None or not spec.arch:
-            unknown.append(decl.model)
+            unknown.append(f"hardware.gpus[{i}].arch ({decl.model})")
         else:
             targets.append(GpuTarget(spec.name, spec.arch, spec.compute_capability))
     return targets, unknown
@@ -82,18 +82,21 @@ def check_stack(plan: HostPlan) -> CheckResult:
                      "os: {distribution: Ubuntu, release: \"22.04\"} to check it now"),
             figures=_figures(None))
     targets, unknown = _targets(plan)
+    if unknown:
+        # Refused, not resolved without the card: a stack for the other (or no) GPUs may need a driver
+        # or CUDA that no longer runs an older card (CUDA 13 and Maxwell), issue 19.
+        return CheckResult(
+            id="stack", status="fail", figures=_figures(None),
+            message=(f"the architecture of a GPU the catalogue lacks is not declared: {', '.join(unknown)}; "
+                     f"no stack is resolved until it is (a driver or CUDA for a newer card may not run it): "
+                     f"declare it, one of {', '.join(architecture_names())}"))
     res = _resolve_for(plan, targets)
     label = f"{plan.os.distribution} {plan.os.release}"
     if not res.ok:
         return CheckResult(id="stack", status="fail", message="; ".join(res.problems), figures=_figures(res))
     status: Status = "ok"
-    message = summary(res, label)
-    if unknown:
-        status = "warn"
-        message += (f"; architecture of {', '.join(unknown)} unknown (not in the catalogue): resolved "
-                    f"without it; declare it (hardware.gpus[].arch, e.g. arch: Maxwell) or add the card "
-                    f"to the catalogue")
-    return CheckResult(id="stack", status=status, message=message, figures=_figures(res))
+    return CheckResult(id="stack", status=status, message=summary(res, label), figures=_figures(res))
+
 
 
 def role_facts(figures: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Test double (molecule/env-interrupt only): a PEP 503 package index on 127.0.0.1 whose downloads stall
 halfway. Every project page lists one wheel of the requested version; the wheel's download sends half of its
-announced bytes and then nothing more, so pip hangs mid-download until the async watchdog kills the build.
-That makes "an install interrupted halfway" deterministic, whatever the machine's speed.
+announced bytes and then nothing more, so pip hangs mid-download until the build is stopped or killed.
+Once half of a wheel is sent, it writes STARTED_FILE: the scenario kills the build only after that signal,
+so "an install interrupted halfway" is deterministic, whatever the machine's speed.
 
-    stall_index.py PORT LOCKFILE
+    stall_index.py PORT LOCKFILE STARTED_FILE
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def pins(lock: str) -> dict[str, str]:
 
 class Handler(BaseHTTPRequestHandler):
     versions: ClassVar[dict[str, str]] = {}
+    started_file: ClassVar[str] = ""
 
     def log_message(self, *args: object) -> None:  # quiet
         return
@@ -49,13 +51,15 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"\0" * (SIZE // 2))
             self.wfile.flush()
+            with open(self.started_file, "a", encoding="utf-8") as handle:  # the signal: pip is mid-download
+                handle.write(parts[1] + "\n")
             time.sleep(3600)  # halfway: never send the rest
         else:
             self.send_error(404)
 
 
 def main() -> None:
-    port, lock = int(sys.argv[1]), sys.argv[2]
+    port, lock, Handler.started_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     Handler.versions = pins(lock)
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 

@@ -46,6 +46,7 @@ class ActionModule(ActionBase):
         strict = bool(self._task.args.get("strict", False))
         try:
             from dlrig.checks.live import check_os, live_checks
+            from dlrig.checks.declaration import with_declaration
             from dlrig.checks.stack import check_stack, role_facts
             from dlrig.hardware import OsRelease
             from dlrig.errors import InputError
@@ -75,6 +76,7 @@ class ActionModule(ActionBase):
 
         distribution, release = _os_release(task_vars, plan)
         checks.append(check_os(plan, distribution, release))
+        checks = with_declaration(plan, checks)
         facts_out: dict[str, Any] = {}
         if plan.os is None and plan.hardware is not None and distribution and release:
             # No `os` in the inventory: resolve the stack from the host's facts now, for the roles.

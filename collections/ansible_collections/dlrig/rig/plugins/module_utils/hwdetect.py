@@ -449,6 +449,28 @@ def kernel_release(root="/"):
     return read_text(root, "proc/sys/kernel/osrelease")
 
 
+_OS_NAMES = {"ubuntu": "Ubuntu", "debian": "Debian"}
+
+
+def os_release(root="/"):
+    """``{"distribution": "Ubuntu", "release": "18.04"}`` from ``/etc/os-release`` (or
+    ``/usr/lib/os-release``), named as Ansible's facts name them; ``None`` when neither is readable."""
+    text = read_text(root, "etc/os-release") or read_text(root, "usr/lib/os-release")
+    if not text:
+        return None
+    fields = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            fields[key.strip()] = value.strip().strip("\"'")
+    ident = fields.get("ID", "").lower()
+    name = _OS_NAMES.get(ident) or (fields.get("NAME") or ident).split(" ")[0]
+    release = fields.get("VERSION_ID")
+    if not name or not release:
+        return None
+    return {"distribution": name, "release": release}
+
+
 def secure_boot_state(root="/"):
     """``enabled``, ``disabled``, ``unsupported`` (booted without EFI) or ``unknown``.
 
@@ -485,6 +507,7 @@ def host_facts(root="/"):
         "ram_kib": kib,
         "ram_gb": round(kib / 1048576.0, 1) if kib else None,
         "kernel": kernel_release(root),
+        "os": os_release(root),
         "secure_boot": secure_boot_state(root),
         "nvidia_module_loaded": module["loaded"],
         "nvidia_module_version": module["version"],

@@ -82,9 +82,22 @@ options:
     description: How many previous versioned directories to keep for a manual rollback.
     type: int
     default: 1
+  timeout:
+    description:
+      - Longest time the build may take, in seconds; C(0) for no limit. The module enforces it itself: a step
+        still running at the deadline is killed with its whole process group, the staging directory is
+        removed and the module fails with C(Timeout exceeded); the previous environment stays active.
+      - Run the task with C(async) a little longer than this (roles/python_env adds a margin) as a backstop.
+        Ansible's async watchdog alone is not enough (ansible-core 2.16 sets the job's process group in the
+        parent after fork, so a module that has already started its children can stay outside the group it
+        kills; see docs/decisions.md, "Interrupted environment builds").
+    type: int
+    default: 0
 notes:
   - Supports check mode (reports what would change without building) and diff-free idempotent runs.
-  - Killing the module (for example when an async job times out) leaves only a staging directory behind.
+  - Each build step (venv, pip, the import check) runs in its own session and is killed by the kernel when
+    the module process dies (C(PR_SET_PDEATHSIG)), so a killed module leaves no build running behind it,
+    only a staging directory, which the next run removes.
 """
 
 EXAMPLES = r"""
@@ -135,6 +148,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -151,6 +165,34 @@ class BuildError(Exception):
     def __init__(self, msg, output=""):
         super().__init__(msg)
         self.output = output
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _prctl():
+    """libc's prctl, or None where there is none (not Linux)."""
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
+def step_preexec(parent_pid):
+    """preexec_fn of a build step: its own session (one process group to kill at the deadline), and
+    SIGKILL from the kernel when the module process dies, so that no step outlives a killed module."""
+    prctl = _prctl()  # looked up before fork: nothing is imported in the child
+
+    def preexec():
+        os.setsid()
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent_pid:  # the module died between fork and prctl
+            os._exit(137)
+
+    return preexec
 
 
 def normalise(name):
@@ -265,13 +307,27 @@ def pip_command(venv, module):
     return cmd
 
 
-def run(cmd, what, env=None):
-    """Run a build step; raise BuildError with its output when it fails."""
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                          universal_newlines=True, check=False)
+def run(cmd, what, deadline=None, env=None):
+    """Run a build step until `deadline` (time.time() value, None: no limit); raise BuildError with its
+    output when it fails, and kill its process group and raise when the deadline passes."""
+    left = None if deadline is None else deadline - time.time()
+    if left is not None and left <= 0:
+        raise BuildError("Timeout exceeded before %s" % what)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            universal_newlines=True, preexec_fn=step_preexec(os.getpid()))
+    try:
+        output, _ = proc.communicate(timeout=left)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        output, _ = proc.communicate()
+        raise BuildError("Timeout exceeded: %s was still running at the build's time limit; it was stopped"
+                         % what, (output or "")[-6000:])
     if proc.returncode != 0:
-        raise BuildError("%s failed (exit %d)" % (what, proc.returncode), proc.stdout[-6000:])
-    return proc.stdout
+        raise BuildError("%s failed (exit %d)" % (what, proc.returncode), output[-6000:])
+    return output
 
 
 def relocate(old, new):
@@ -308,19 +364,19 @@ def switch_symlink(link, target_name):
     os.rename(tmp, link)
 
 
-def build(module, staging, final, lock_text, key, packages):
+def build(module, staging, final, lock_text, key, packages, deadline=None):
     """Create, fill and check the venv in `staging`, then move it to `final` and mark it complete."""
     params = module.params
     os.makedirs(os.path.dirname(staging), exist_ok=True)
-    run([params["python"], "-m", "venv", staging], "creating the virtual environment")
+    run([params["python"], "-m", "venv", staging], "creating the virtual environment", deadline)
     with open(os.path.join(staging, LOCK_COPY), "w") as handle:
         handle.write(lock_text)
-    run(pip_command(staging, module), "pip install --require-hashes")
+    run(pip_command(staging, module), "pip install --require-hashes", deadline)
     if params["imports"]:
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         code = "import " + ", ".join(params["imports"])
         run([os.path.join(staging, "bin", "python"), "-c", code], "importing %s" % ", ".join(params["imports"]),
-            env=env)
+            deadline, env=env)
     if os.path.lexists(final):
         shutil.rmtree(final)
     os.rename(staging, final)
@@ -366,7 +422,7 @@ def check_params(params):
             raise BuildError("%s: a value holds a NUL or newline character" % key)   # never the value: no_log
 
 
-def plan_and_apply(module):
+def plan_and_apply(module, deadline=None):
     """Decide what to do, and (outside check mode) do it; returns the result dict."""
     params = module.params
     name, prefix, lock_text = params["name"], params["prefix"], params["lock"]
@@ -408,7 +464,7 @@ def plan_and_apply(module):
             raise BuildError("%s is active but incomplete (no %s); remove the symlink %s to rebuild"
                              % (final, MARKER, link))
         try:
-            build(module, staging, final, lock_text, key, packages)
+            build(module, staging, final, lock_text, key, packages, deadline)
         except BuildError:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -436,10 +492,13 @@ def main():
             isolated=dict(type="bool", default=True),
             pip_timeout=dict(type="int", default=60),
             keep=dict(type="int", default=1),
+            timeout=dict(type="int", default=0),
         ),
         supports_check_mode=True,
     )
     prefix = module.params["prefix"]
+    timeout = module.params["timeout"]
+    deadline = time.time() + timeout if timeout > 0 else None
     handle = None
     try:
         check_params(module.params)   # before the lock file below: its path is formed from name and prefix
@@ -447,7 +506,7 @@ def main():
             os.makedirs(prefix, mode=0o755, exist_ok=True)
             handle = open(os.path.join(prefix, ".%s.lock" % module.params["name"]), "a")
             fcntl.flock(handle, fcntl.LOCK_EX)
-        result = plan_and_apply(module)
+        result = plan_and_apply(module, deadline)
     except BuildError as exc:
         module.fail_json(msg=str(exc), output=exc.output)
     except OSError as exc:
