@@ -14,15 +14,24 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from dlrig import cli_upgrade
-from dlrig.errors import InputError
+from dlrig.errors import InputError, printable
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from dlrig.inventory import default_inventory
+class UsageError(Exception):
+    """A command line argparse refuses: one line, exit 2 (argparse itself prints its usage block)."""
 
-    parser = argparse.ArgumentParser(
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dlrig.inventory import DEFAULT_INVENTORY_TIMEOUT, default_inventory
+
+    parser = _Parser(
         prog="preflight.py", description="Check the declared builds of an Ansible inventory (PSU, PCIe "
         "lanes, GPU slots, RAM vs VRAM, energy, software stack) before anything is installed.")
     parser.add_argument("-i", "--inventory", action="append", metavar="INVENTORY",
@@ -40,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "is read too)")
     parser.add_argument("--vault-id", action="append", default=[], metavar="ID",
                         help="vault identity label@source, as ansible-playbook")
+    parser.add_argument("--inventory-timeout", type=float, default=DEFAULT_INVENTORY_TIMEOUT,
+                        metavar="SECONDS",
+                        help="stop waiting for a dynamic inventory script after this long "
+                        f"(default: {DEFAULT_INVENTORY_TIMEOUT:g})")
     cli_upgrade.add_arguments(parser)  # --live, --what-if: the GPU-upgrade front end
     parser.add_argument("--list-models", nargs="?", const="all", choices=("gpu", "cpu", "all"),
                         metavar="gpu|cpu", help="list the catalogue's GPU and/or CPU models with their "
@@ -56,12 +69,15 @@ def load_plans(args: argparse.Namespace) -> list[Any]:
 
 def emit(report: dict[str, Any], fmt: str, stream: TextIO) -> None:
     if fmt == "json":
-        stream.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        from dlrig.schema import shaped
+
+        stream.write(json.dumps(shaped(report), indent=2, ensure_ascii=False) + "\n")
         return
+    from dlrig.errors import escaped
     from dlrig.render_text import render
 
     colour = stream.isatty() and not os.environ.get("NO_COLOR")
-    stream.write(render(report, colour=colour))
+    stream.write(render(escaped(report), colour=colour))  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -81,13 +97,23 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split("\n"))
+    """A message as one printable line: control characters escaped (no ANSI sequence, no forged line),
+    clipped."""
+    return printable(text)
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        err.write(f"preflight: {_one_line(str(exc))} (see --help)\n")
+        return EXIT_INPUT
+    if not 0 < args.inventory_timeout <= 86400:
+        err.write(f"preflight: --inventory-timeout: expected seconds > 0 and <= 86400, got "
+                  f"{args.inventory_timeout:g}\n")
+        return EXIT_INPUT
     try:
         return run(args, out)
     except InputError as exc:

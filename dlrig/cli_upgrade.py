@@ -61,7 +61,9 @@ def load_hosts_from(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]
     return load_hosts(list(inventory) if inventory else [default_inventory()], getattr(args, "limit", None),
                       vault_password_files=getattr(args, "vault_password_file", None) or (),
                       vault_ids=getattr(args, "vault_id", None) or (),
-                      extra_vars=getattr(args, "extra_vars", None) or ())
+                      extra_vars=getattr(args, "extra_vars", None) or (),
+                      **({"timeout": args.inventory_timeout}
+                         if getattr(args, "inventory_timeout", None) else {}))
 
 
 # --- --what-if --------------------------------------------------------------------------------------
@@ -203,11 +205,15 @@ def exit_code(document: dict[str, Any], strict: bool = False) -> int:
 
 def emit(document: dict[str, Any], fmt: str, stream: TextIO) -> None:
     if fmt == "json":
-        stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        from dlrig.schema import shaped
+
+        stream.write(json.dumps(shaped(document), indent=2, ensure_ascii=False) + "\n")
         return
+    from dlrig.errors import escaped
     from dlrig.render_upgrade import render
 
-    stream.write(render(document, colour=stream.isatty() and not os.environ.get("NO_COLOR")))
+    stream.write(render(escaped(document),  # type: ignore[arg-type]
+                        colour=stream.isatty() and not os.environ.get("NO_COLOR")))
 
 
 def run(args: argparse.Namespace, stdout: TextIO, *, detector: Any = None) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlrig.catalogue import CpuSpec, GpuSpec, find_cpu, find_gpu, suggest_cpus, suggest_gpus
-from dlrig.errors import InputError
+from dlrig.errors import VAULTED_SHOWN, InputError, is_vaulted
 from dlrig.placeholders import refuse as refuse_placeholders
 from dlrig.typical import TYPICAL_W
 
@@ -52,6 +52,8 @@ class Motherboard:
     # The board's lane sharing (its manual's table): the slot widths when only N cards are fitted, e.g.
     # {1: [16]} for a board whose first slot runs x16 alone and x8 with a second card (issue 19).
     gpu_slots_by_count: dict[int, list[int]] = field(default_factory=dict)
+    # gpu_slots given, even as an empty list (a board without GPU slots), not just left out.
+    gpu_slots_declared: bool = False
 
     def slots_for(self, cards: int) -> list[int]:
         """The slot widths with ``cards`` GPUs fitted: the declared sharing for that many cards, the
@@ -162,6 +164,11 @@ class HostPlan:
 # --- small typed readers -------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
+_MAX_NUMBER_TEXT = 40
+_MAX_INT = 10**300  # float() overflows past 308 digits; no figure of a build comes near either
+_SHOWN_DIGITS = 60
+# The longest name (a model, a distribution, ...) read from an inventory.
+MAX_TEXT = 200
 _COMMENT_KEYS = frozenset({"notes", "note", "comment"})
 
 
@@ -201,9 +208,16 @@ class _Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self.fail(path, f"expected text, got {_show(value)}")
+        if isinstance(value, int) and abs(value) > _MAX_INT:
+            raise self.fail(path, f"expected text, got {_show(value)}")
         text = str(value).strip()
         if not text and required:
             raise self.fail(path, "must not be empty")
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029" for ch in text):
+            raise self.fail(path, "contains control characters (a newline, a terminal escape), "
+                            f"got {_show(text)}")
+        if len(text) > MAX_TEXT:
+            raise self.fail(path, f"longer than {MAX_TEXT} characters, got {_show(text)}")
         return text or None
 
     def number(self, value: Any, path: str, *, minimum: float = 0, strict: bool = False,
@@ -211,9 +225,10 @@ class _Reader:
         low = f"{'>' if strict else '>='} {minimum:g}"
         bound = f"{low} and <= {maximum:g}" if maximum != MAX_FIGURE else low
         expected = f"expected a {'whole number' if whole else what} {bound}"
-        if isinstance(value, str) and _NUMBER.match(value):
+        if isinstance(value, str) and len(value) <= _MAX_NUMBER_TEXT and _NUMBER.match(value):
             number: float = float(value)
-        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        elif (isinstance(value, bool) or not isinstance(value, (int, float))
+              or (isinstance(value, int) and abs(value) > _MAX_INT)):  # float() of 309+ digits overflows
             raise self.fail(path, f"{expected}, got {_show(value)}")
         else:
             number = float(value)
@@ -237,6 +252,14 @@ class _Reader:
 
 
 def _show(value: Any) -> str:
+    if is_vaulted(value):
+        return VAULTED_SHOWN
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**_SHOWN_DIGITS:
+        # repr() of 4300+ digits raises; the size is what matters
+        digits = int((abs(value).bit_length() - 1) * 0.30102999566398120)  # a lower bound of digits - 1
+        while abs(value) >= 10**digits:
+            digits += 1
+        return f"a number of {digits} digits"
     if isinstance(value, str):
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, Mapping):
@@ -333,7 +356,8 @@ def _motherboard(r: _Reader, value: Any) -> Motherboard:
         by_count[cards] = listed
     watts = _watts(r, m.get("watts"), f"{path}.watts", hint=TYPICAL_W["motherboard"])
     return Motherboard(r.text(m.get("model"), f"{path}.model", required=False), slots, watts,
-                       _gen(r, m.get("pcie_gen"), f"{path}.pcie_gen"), by_count)
+                       _gen(r, m.get("pcie_gen"), f"{path}.pcie_gen"), by_count,
+                       gpu_slots_declared=m.get("gpu_slots") is not None)
 
 
 def _slot_widths(r: _Reader, value: Any, path: str) -> list[int]:

@@ -16,9 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dlrig.errors import InputError
+from dlrig.errors import InputError, remember_vaulted
 
 PLAN_KEYS = ("hardware", "power", "os", "stack")
+# How long a dynamic inventory (an executable -i script) may run (--inventory-timeout).
+DEFAULT_INVENTORY_TIMEOUT = 60.0
+# The largest file read as an inventory source or an -e @file, and the most values (mapping entries, list
+# items, scalars: YAML aliases counted each time they are used) of one plan variable before and after
+# templating: a YAML alias bomb is refused, not expanded.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_PLAN_VALUES = 100_000
+MAX_PLAN_CHARS = 10 * 1024 * 1024
 
 
 def one_line(exc: BaseException, limit: int = 400) -> str:
@@ -34,6 +42,12 @@ def one_line(exc: BaseException, limit: int = 400) -> str:
             break
         kept.append(line)
     text = re.sub(r"\s+", " ", " ".join(kept)).strip() or exc.__class__.__name__
+    # Python's words for an integer of thousands of digits advise a call no user can make.
+    text = re.sub(r"Exceeds the limit \(\d+ digits\) for integer string conversion"
+                  r"(?:: value has (\d+) digits)?"
+                  r"(?:; use sys\.set_int_max_str_digits\(\) to increase the limit)?",
+                  lambda m: f"an integer of {m.group(1) or 'thousands of'} digits: no figure of a build is "
+                  "that large", text)
     text = re.sub(r"We were unable to read either as JSON nor YAML.*?JSON: .*?(?=Syntax Error)", "", text)
     text = text.replace(", but may be elsewhere in the file depending on the exact syntax problem", "")
     # Nested template errors repeat "An unhandled exception occurred while templating ..." once per level;
@@ -47,6 +61,10 @@ def one_line(exc: BaseException, limit: int = 400) -> str:
         if sentence.rstrip(".") not in (s.rstrip(".") for s in sentences):
             sentences.append(sentence)
     text = ". ".join(sentences)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -86,6 +104,103 @@ def _check_sources(sources: Sequence[str]) -> None:
             raise InputError(None, "-i", f"inventory {source!r} does not exist")
         if not os.access(source, os.R_OK):
             raise InputError(None, "-i", f"inventory {source!r} is not readable")
+        if os.path.isdir(source):
+            for path in _special_files(source):
+                raise InputError(None, "-i", f"inventory {source!r}: {path!r} is not a regular file "
+                                 "(a FIFO, a device, a socket): refused, reading it could block")
+        else:
+            check_regular_file(source, "-i", "inventory")
+            if not os.access(source, os.X_OK):  # an executable is a dynamic inventory: any program
+                with open(source, "rb") as handle:
+                    if b"\0" in handle.read(8192):
+                        raise InputError(None, "-i", f"inventory {source!r} is a binary file, not an INI or "
+                                         "YAML inventory (nor an executable inventory script)")
+
+
+def check_regular_file(path: str, option: str, what: str) -> None:
+    """Refuse what is not a regular file of at most MAX_FILE_BYTES (a FIFO blocks, /dev/zero never ends)."""
+    import stat
+
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(None, option, f"{what} {path!r} is not a regular file (a FIFO, a device, a socket): "
+                         "refused, reading it could block or never end")
+    if info.st_size > MAX_FILE_BYTES:
+        raise InputError(None, option, f"{what} {path!r} is larger than {MAX_FILE_BYTES >> 20} MiB")
+
+
+def _special_files(directory: str, limit: int = 10_000) -> Iterator[str]:
+    """The entries under ``directory`` (an inventory directory: group_vars, host_vars, ...) that are
+    neither regular files nor directories (links followed), at most ``limit`` entries looked at."""
+    import stat
+
+    seen = 0
+    for root, dirs, files in os.walk(directory, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            seen += 1
+            if seen > limit or name.startswith("."):
+                continue
+            path = os.path.join(root, name)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue  # a dangling link: Ansible says what it says about it
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                yield path
+
+
+class _InventoryTimeout(BaseException):
+    """Raised by the timer of _time_limit (a BaseException: Ansible's `except Exception` lets it through)."""
+
+
+@contextmanager
+def _time_limit(seconds: float, sources: Sequence[str]) -> Iterator[None]:
+    """Stop reading the inventory after ``seconds``: a dynamic inventory script that never exits is killed
+    (with what it started) and named. Only in the main thread (SIGALRM); elsewhere no limit."""
+    import signal
+    import subprocess
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+    started: list[subprocess.Popen[Any]] = []
+    original = subprocess.Popen
+
+    class Tracked(original):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("start_new_session", True)  # its children are killed with it
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _InventoryTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    subprocess.Popen = Tracked  # type: ignore[misc]
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _InventoryTimeout:
+        running = [p for p in started if p.poll() is None]
+        for proc in running:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                proc.kill()
+            proc.wait()
+        if running:
+            args = running[-1].args
+            script = str(args[0] if isinstance(args, (list, tuple)) else args)
+            raise InputError(None, "-i", f"inventory script {script!r} did not finish within {seconds:g} s; "
+                             "it was stopped (--inventory-timeout sets the limit)") from None
+        raise InputError(None, "-i", f"reading inventory {', '.join(sources)} took longer than {seconds:g} s "
+                         "(--inventory-timeout sets the limit)") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        subprocess.Popen = original  # type: ignore[misc]
 
 
 @contextmanager
@@ -109,16 +224,19 @@ def _warnings_held(held: list[str]) -> Iterator[None]:
 
 def load_hosts(sources: str | Sequence[str], limit: str | None = None, *,
                vault_password_files: Sequence[str] = (), vault_ids: Sequence[str] = (),
-               extra_vars: Sequence[str] = ()) -> list[tuple[str, dict[str, Any]]]:
+               extra_vars: Sequence[str] = (),
+               timeout: float = DEFAULT_INVENTORY_TIMEOUT) -> list[tuple[str, dict[str, Any]]]:
     """``[(host name, variables)]`` for every host of the inventory (after ``limit``), in inventory order.
     Vaulted files and values are decrypted with the given password files / vault ids plus the ones
     Ansible's configuration names (``vault_password_file``, ``vault_identity_list``), as a playbook run
     would; ``extra_vars`` are ansible-playbook's ``-e`` values (``@file``, YAML/JSON, ``key=value``) and
     win over the inventory, as in a playbook run. Ansible's warnings (a duplicate key in host_vars, ...)
-    are printed on stderr as one line each, and only when no error follows."""
+    are printed on stderr as one line each, and only when no error follows. A dynamic inventory script
+    that runs longer than ``timeout`` seconds is stopped (InputError naming it)."""
     held: list[str] = []
     with _warnings_held(held):
-        hosts = _load_hosts(sources, limit, list(vault_password_files), list(vault_ids), list(extra_vars))
+        hosts = _load_hosts(sources, limit, list(vault_password_files), list(vault_ids), list(extra_vars),
+                            timeout)
     for msg in held:
         sys.stderr.write(f"preflight: warning: {one_line(Exception(msg))}\n")
     return hosts
@@ -138,7 +256,12 @@ def _vault_secrets(loader: Any, password_files: list[str], ids: list[str]) -> No
         secrets = CLI.setup_vault_secrets(loader, vault_ids=ids, vault_password_files=password_files,
                                           ask_vault_pass=False, auto_prompt=False)
     except AnsibleError as exc:
-        raise InputError(None, "--vault-password-file", one_line(exc)) from None
+        message = one_line(exc)
+        # Name the option whose value the message is about (a --vault-id's source is a password file too).
+        blamed = [f"--vault-id {i}" for i in ids if i.split("@", 1)[-1] and i.split("@", 1)[-1] in message]
+        option = blamed[0].split(" ", 1)[0] if blamed else ("--vault-id" if ids and not password_files
+                                                             else "--vault-password-file")
+        raise InputError(None, option, message) from None
     loader.set_vault_secrets(secrets)
 
 
@@ -155,6 +278,8 @@ def _extra_vars(loader: Any, values: list[str]) -> dict[str, Any]:
             continue
         try:
             if value.startswith("@"):
+                if os.path.exists(value[1:]):
+                    check_regular_file(value[1:], "-e", "extra-vars file")
                 data = loader.load_from_file(value[1:])
             elif value[0] in "/.":
                 raise InputError(None, "-e", f"{value!r}: prepend a file name with '@', e.g. -e @{value}")
@@ -162,8 +287,8 @@ def _extra_vars(loader: Any, values: list[str]) -> dict[str, Any]:
                 data = loader.load(value)
             else:
                 data = parse_kv(value)
-        except AnsibleError as exc:
-            raise InputError(None, "-e", f"{value!r}: {one_line(exc)}") from None
+        except (AnsibleError, ValueError) as exc:  # ValueError: an integer of thousands of digits
+            raise InputError(None, "-e", f"{_clip(value)!r}: {one_line(exc)}") from None
         if not isinstance(data, dict):
             raise InputError(None, "-e", f"{value!r}: expected a mapping of variables")
         result = combine_vars(result, data)
@@ -171,7 +296,8 @@ def _extra_vars(loader: Any, values: list[str]) -> dict[str, Any]:
 
 
 def _load_hosts(sources: str | Sequence[str], limit: str | None, vault_password_files: list[str],
-                vault_ids: list[str], extra_vars: list[str]) -> list[tuple[str, dict[str, Any]]]:
+                vault_ids: list[str], extra_vars: list[str],
+                timeout: float = DEFAULT_INVENTORY_TIMEOUT) -> list[tuple[str, dict[str, Any]]]:
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
@@ -184,7 +310,7 @@ def _load_hosts(sources: str | Sequence[str], limit: str | None, vault_password_
     extra = _extra_vars(loader, extra_vars)
     failures: list[str] = []
     try:
-        with _strict_parsing(failures):
+        with _strict_parsing(failures), _time_limit(timeout, source_list):
             inventory = InventoryManager(loader=loader, sources=source_list)
     except AnsibleError as exc:
         source = next((s for s in source_list if s in str(exc)), source_list[0])
@@ -196,7 +322,10 @@ def _load_hosts(sources: str | Sequence[str], limit: str | None, vault_password_
                 inventory.subset(limit)
         except AnsibleError as exc:
             raise InputError(None, "--limit", one_line(exc)) from None
-    hosts = inventory.get_hosts("all")
+    try:
+        hosts = inventory.get_hosts("all")  # the --limit pattern is evaluated here
+    except AnsibleError as exc:
+        raise InputError(None, "--limit" if limit else "-i", one_line(exc)) from None
     if not hosts:
         where = f"no host of {', '.join(source_list)} matches --limit {limit!r}" if limit else (
             f"inventory {', '.join(source_list)} has no hosts")
@@ -235,8 +364,10 @@ def template_plan_vars(name: str, hostvars: dict[str, Any], loader: Any = None,
     if not wanted:
         return dict(hostvars)
     templar = templar or Templar(loader=loader, variables=hostvars)
+    _remember_vaulted(hostvars)
     result = dict(hostvars)
     for key in wanted:
+        _check_size(name, key, hostvars[key])
         try:
             result[key] = _decrypted(templar.template(hostvars[key]))
         except AnsibleVaultError as exc:
@@ -246,7 +377,31 @@ def template_plan_vars(name: str, hostvars: dict[str, Any], loader: Any = None,
             raise InputError(name, key, one_line(exc)) from None
         except Exception as exc:  # Jinja2 errors that Ansible does not wrap
             raise InputError(name, key, f"cannot template: {one_line(exc)}") from None
+        _check_size(name, key, result[key])
     return result
+
+
+def _check_size(name: str, key: str, value: Any) -> None:
+    """Refuse a plan variable of more than MAX_PLAN_VALUES values or MAX_PLAN_CHARS characters of text,
+    counting a shared (aliased) value each time it is used, as templating would expand it; the count
+    stops at the bound, so a YAML alias bomb costs MAX_PLAN_VALUES steps."""
+    values = chars = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        values += 1
+        if values > MAX_PLAN_VALUES:
+            raise InputError(name, key, f"more than {MAX_PLAN_VALUES} values (YAML aliases that expand "
+                             "into each other?): refused")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str):
+            chars += len(item)
+            if chars > MAX_PLAN_CHARS:
+                raise InputError(name, key, f"more than {MAX_PLAN_CHARS >> 20} MiB of text: refused")
 
 
 def default_inventory() -> str:
@@ -254,12 +409,34 @@ def default_inventory() -> str:
     return str(Path(__file__).resolve().parent.parent / "inventory")
 
 
+def _remember_vaulted(hostvars: Any) -> None:
+    """Note the plaintext of every inline-vaulted value of ``hostvars`` (those the plan keys use through
+    Jinja too) so that no message prints one (dlrig.errors.scrub); values that cannot be decrypted are
+    left to the templating below. Each container is visited once (YAML aliases share them)."""
+    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
+
+    seen: set[int] = set()
+    stack = [hostvars]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, AnsibleVaultEncryptedUnicode):
+            try:
+                remember_vaulted(str(value.data))
+            except Exception:  # no password for it: the templating below reports that
+                continue
+        elif isinstance(value, (dict, list)) and id(value) not in seen:
+            seen.add(id(value))
+            stack.extend(value.values() if isinstance(value, dict) else value)
+
+
 def _decrypted(value: Any) -> Any:
     """``value`` with every inline-vaulted string decrypted (AnsibleVaultError when it cannot be)."""
     from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 
     if isinstance(value, AnsibleVaultEncryptedUnicode):
-        return str(value.data)
+        text = str(value.data)
+        remember_vaulted(text)
+        return text
     if isinstance(value, dict):
         return {k: _decrypted(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -51,6 +51,9 @@ _PSU = re.compile(r"^\s*(?:(?P<w>\d+(?:\.\d+)?)\s*(?:w|watts?)?(?![a-z]))?\s*(?P
 _VRAM = re.compile(r"\bvram(?:_gb)?\s*[=:]\s*(?P<gb>[^\s+]+?)\s*(?:gb|g|gib)?(?=\s|$)", re.IGNORECASE)
 _ARCH = re.compile(r"\barch\s*[=:]\s*(?P<arch>[^\s+]*)", re.IGNORECASE)
 _GB = re.compile(r"^\s*(?P<gb>\d+(?:\.\d+)?)\s*(?:gb|g|gib)?\s*$", re.IGNORECASE)
+# The longest --what-if spec read. The patterns above run on values whose whitespace is collapsed to
+# single spaces first, so that none of them backtracks over a run of spaces: parsing is linear.
+MAX_SPEC_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -182,10 +185,15 @@ def parse_specs(specs: Sequence[str], host: str | None = None) -> WhatIf:
     memory: float | None = None
     seen: dict[str, str] = {}
     for spec in specs:
+        if len(spec) > MAX_SPEC_CHARS:
+            raise InputError(host, OPTION, f"{spec[:40]!r}...: longer than {MAX_SPEC_CHARS} characters")
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in spec):
+            raise InputError(host, OPTION, f"{spec!r}: contains control characters")
         if "=" not in spec:
             raise InputError(host, OPTION, f"{spec!r}: expected KEY=VALUE with KEY one of gpus, psu, memory "
                              "(e.g. 'gpus=2x GeForce RTX 2080', 'psu=1300 gold', 'memory=64')")
         raw_key, value = spec.split("=", 1)
+        value = " ".join(value.split())
         key = _KEYS.get(raw_key.strip().lower())
         if key is None:
             raise InputError(host, OPTION, f"{spec!r}: unknown key {raw_key.strip()!r}; "

@@ -143,7 +143,7 @@ def test_more_gpus_than_slots_fail():
     assert check_pcie(plan([{"model": "RTX 2070", "count": 5}])).figures["gpus"][4]["lanes"] == 0
 
 
-@pytest.mark.parametrize("board", [{"model": "B", "watts": 0}, {"model": "B", "gpu_slots": [], "watts": 0}])
+@pytest.mark.parametrize("board", [{"model": "B", "watts": 0}, {"model": "B", "gpu_slots": None, "watts": 0}])
 def test_a_board_without_a_slot_list_skips_both_slot_checks_alike(board):
     # Not "0 slots, fail" beside "not checked": both checks say the list is missing.
     plan_ = plan(motherboard=board)
@@ -255,3 +255,12 @@ def test_a_power_limit_above_the_board_power_is_a_warning():
     assert "GeForce RTX 2070: power_limit_w 500 W is above its board power 175 W" in result.message
     assert result.figures["max_draw_w"] == 731  # counted as given
     assert check_psu(plan([{"model": "GeForce RTX 2070", "power_limit_w": 150}])).status == "ok"
+
+
+def test_an_empty_slot_list_is_a_board_without_gpu_slots():
+    # gpu_slots: [] declares a board without GPU slots (issue 10): a GPU on it fails, the lanes say "no slot".
+    plan_ = plan(motherboard={"model": "B", "gpu_slots": [], "watts": 0})
+    slots, pcie = check_slots(plan_), check_pcie(plan_)
+    assert slots.status == "fail" and "has no GPU slot" in slots.message
+    assert not pcie.figures.get("skipped") and all(g["lanes"] == 0 for g in pcie.figures["gpus"])
+    assert check_slots(plan([], motherboard={"model": "B", "gpu_slots": [], "watts": 0})).status == "ok"

@@ -65,7 +65,7 @@ def check_pcie(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.cpu is None:
         return skipped(CHECK_ID, "hardware.cpu is not declared")
-    if hw.gpus and not (hw.motherboard and hw.motherboard.gpu_slots):
+    if hw.gpus and not (hw.motherboard and (hw.motherboard.gpu_slots or hw.motherboard.gpu_slots_declared)):
         return skipped(CHECK_ID, "hardware.motherboard.gpu_slots is not declared")
     gpus, others = gpu_lanes(hw), other_lanes(hw)
     used, available = lanes_used(hw), hw.cpu.pcie_lanes

@@ -13,6 +13,15 @@ def check_slots(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.motherboard is None:
         return skipped(CHECK_ID, "hardware.motherboard is not declared")
+    if not hw.motherboard.gpu_slots and hw.motherboard.gpu_slots_declared:
+        # gpu_slots: [] is a board without GPU slots, not a list left out.
+        board = hw.motherboard.model or "the motherboard"
+        figures = {"gpu_count": hw.gpu_count, "gpu_slots": 0, "free_slots": 0, "slot_widths": []}
+        if hw.gpu_count:
+            return CheckResult(CHECK_ID, "fail", f"{plural(hw.gpu_count, 'GPU')} declared but {board} has no "
+                               "GPU slot (gpu_slots: []); list its slots' widths, e.g. gpu_slots: [16, 8]",
+                               figures)
+        return CheckResult(CHECK_ID, "ok", f"no GPU and no GPU slot on {board}", figures)
     if not hw.motherboard.gpu_slots:  # as pcie_lanes: no slot list, nothing to check against
         return skipped(CHECK_ID, "hardware.motherboard.gpu_slots is not declared")
     slots, gpus = len(hw.motherboard.gpu_slots), hw.gpu_count

@@ -141,9 +141,10 @@ def test_limits_removed_from_the_inventory_no_longer_come_back_at_boot(
 ) -> None:
     first, second = limits_removed
     assert first.rc == 0, first.stderr[-2000:]
-    assert "nvidia_driver : Remove the power-limit unit and its script" in first.changed()
+    assert "nvidia_driver : Remove the power-limit unit, its script and its data" in first.changed()
     assert not host.file("/etc/systemd/system/dlrig-gpu-power-limits.service").exists
     assert not host.file("/usr/local/sbin/dlrig-gpu-power-limits").exists
+    assert not host.file("/etc/dlrig/gpu-power-limits.json").exists
     assert host.run("systemctl is-enabled dlrig-gpu-power-limits.service").rc != 0
     assert power_limit_calls(host) == [["-i", "1", "-pl", "300"]]   # nothing set on the way out
     assert second.rc == 0 and second.changed() == [], second.changed()

@@ -153,4 +153,6 @@ gpg --batch --quiet --yes --clearsign -o InRelease Release
 gpg --batch --quiet --yes -abs -o Release.gpg Release
 gpg --batch --quiet --export >dlrig-test-archive-keyring.gpg
 gpg --batch --quiet --armor --export >3bf863cc.pub
+# The key's fingerprint, which the Molecule inventory pins (nvidia_driver_repo_keyring_fingerprint).
+gpg --batch --with-colons --fingerprint | awk -F: '/^fpr:/ {print $10; exit}' >dlrig-test-archive-key.fingerprint
 echo "build.sh: $(grep -c '^Package:' Packages) packages in $OUT"

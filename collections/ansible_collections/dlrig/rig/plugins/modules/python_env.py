@@ -48,16 +48,16 @@ options:
     elements: str
     default: []
   index_url:
-    description: pip C(--index-url); empty for pip's default (PyPI).
+    description: pip C(--index-url); empty for pip's default (PyPI). Never logged (it may carry credentials).
     type: str
     default: ""
   extra_index_urls:
-    description: pip C(--extra-index-url) values, in order.
+    description: pip C(--extra-index-url) values, in order. Never logged (they may carry credentials).
     type: list
     elements: str
     default: []
   find_links:
-    description: pip C(--find-links) values (directories or URLs).
+    description: pip C(--find-links) values (directories or URLs). Never logged (they may carry credentials).
     type: list
     elements: str
     default: []
@@ -393,12 +393,40 @@ def build(module, staging, final, lock_text, key, packages, deadline=None):
     os.rename(tmp, os.path.join(final, MARKER))
 
 
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+IMPORT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def check_params(params):
+    """Refuse every parameter that forms a path, a command or code before anything touches the file
+    system: raise BuildError naming the parameter (its value is shown only where it cannot be a secret)."""
+    name = params["name"]
+    if not isinstance(name, str) or not NAME.match(name):
+        raise BuildError("name %r: use 1-100 letters, digits, '.', '_' and '-', starting with a letter or a "
+                         "digit (it names <prefix>/<name>)" % (name,))
+    prefix = params["prefix"]
+    if not prefix or not os.path.isabs(prefix) or "\0" in prefix or "\n" in prefix \
+            or ".." in prefix.split(os.sep):
+        raise BuildError("prefix %r: expected an absolute path without '..' or control characters" % (prefix,))
+    for key in ("python", "cert"):
+        if "\0" in params[key] or "\n" in params[key]:
+            raise BuildError("%s %r: a path without NUL or newline characters" % (key, params[key]))
+    if not params["python"]:
+        raise BuildError("python: the base interpreter's path is empty")
+    for module_name in params["imports"]:
+        if not isinstance(module_name, str) or not IMPORT.match(module_name):
+            raise BuildError("imports: %r is not a module name (dotted identifiers only)" % (module_name,))
+    for key in ("index_url", "extra_index_urls", "find_links", "trusted_hosts"):
+        values = params[key] if isinstance(params[key], list) else [params[key]]
+        if any("\0" in v or "\n" in v or "\r" in v for v in values):
+            raise BuildError("%s: a value holds a NUL or newline character" % key)   # never the value: no_log
+
+
 def plan_and_apply(module, deadline=None):
     """Decide what to do, and (outside check mode) do it; returns the result dict."""
     params = module.params
     name, prefix, lock_text = params["name"], params["prefix"], params["lock"]
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
-        raise BuildError("name %r: use letters, digits, '.', '_' and '-' only" % name)
+    check_params(params)
     if not lock_text.endswith("\n"):
         lock_text += "\n"
     try:
@@ -455,9 +483,10 @@ def main():
             python=dict(type="path", required=True),
             lock=dict(type="str", required=True),
             imports=dict(type="list", elements="str", default=[]),
-            index_url=dict(type="str", default=""),
-            extra_index_urls=dict(type="list", elements="str", default=[]),
-            find_links=dict(type="list", elements="str", default=[]),
+            # May carry credentials (https://user:token@host/simple): never logged, never in `invocation`.
+            index_url=dict(type="str", default="", no_log=True),
+            extra_index_urls=dict(type="list", elements="str", default=[], no_log=True),
+            find_links=dict(type="list", elements="str", default=[], no_log=True),
             trusted_hosts=dict(type="list", elements="str", default=[]),
             cert=dict(type="str", default=""),
             isolated=dict(type="bool", default=True),
@@ -472,9 +501,10 @@ def main():
     deadline = time.time() + timeout if timeout > 0 else None
     handle = None
     try:
+        check_params(module.params)   # before the lock file below: its path is formed from name and prefix
         if not module.check_mode:
             os.makedirs(prefix, mode=0o755, exist_ok=True)
-            handle = open(os.path.join(prefix, ".%s.lock" % module.params["name"]), "w")
+            handle = open(os.path.join(prefix, ".%s.lock" % module.params["name"]), "a")
             fcntl.flock(handle, fcntl.LOCK_EX)
         result = plan_and_apply(module, deadline)
     except BuildError as exc:
