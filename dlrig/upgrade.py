@@ -131,10 +131,10 @@ def unserved(branch: str | int, targets: Sequence[Any]) -> list[str]:
 def consent_hint(decision: DriverDecision, host: str | None = None) -> str:
     """The sentence a person reads when a downgrade waits for consent: which card forces which branch,
     how to consent, or to take the card out."""
-    why = "; ".join(decision.forced_by) or f"branch {decision.installed_branch} cannot serve the declared cards"
+    why = "; ".join(decision.forced_by) or f"branch {decision.installed_branch} cannot serve the cards"
     cards = ", ".join(dict.fromkeys(f.split(" is ", 1)[0] for f in decision.forced_by)) or "the new card"
     where = f"host_vars/{host}.yml" if host else "the host's inventory"
-    return (f"driver {decision.installed_branch} -> {decision.branch} is a downgrade ({why}), and nothing "
+    return (f"driver {decision.installed_branch} → {decision.branch} is a downgrade ({why}), and nothing "
             f"consents to it: set {CONSENT_VAR}: true in {where} (or -e {CONSENT_VAR}=true), or pin "
             f"stack: {{driver: \"{decision.branch}\"}}; or take the {cards} out of hardware.gpus and the box "
             f"to keep branch {decision.installed_branch}")
@@ -389,7 +389,7 @@ def change_lines(decision: DriverDecision | Mapping[str, Any]) -> list[str]:
             lines.append(f"{label} environment rebuilt ({', '.join(_arrow(x) for x in diffs)})" if diffs
                          else f"{label} environment kept")
     elif after.get("cuda"):
-        lines.append(f"CUDA {after['cuda']}; the framework environments are rebuilt where their build differs")
+        lines.append(f"CUDA {after['cuda']}; each framework environment is rebuilt where its build differs")
     if action == "downgrade":
         lines.append(f"consent: {d['consent']}" if d.get("consent") else
                      f"needs consent: {CONSENT_VAR}: true or stack: {{driver: \"{new}\"}}")

@@ -26,7 +26,7 @@ def test_a_known_branch_that_cannot_serve_the_new_card_is_a_downgrade_waiting_fo
     # What the box ran before the card: 595 with CUDA 13.2 and torch built for it.
     assert (d.before["driver"], d.before["cuda"], d.before["torch_cuda_variant"]) == ("595", "13.2", "cu132")
     hint = consent_hint(d, "deep-al")
-    assert "driver 595 -> 580 is a downgrade (GeForce GTX 1080 Ti is Pascal; 580 is its last branch)" in hint
+    assert "driver 595 → 580 is a downgrade (GeForce GTX 1080 Ti is Pascal; 580 is its last branch)" in hint
     assert "nvidia_driver_allow_downgrade: true" in hint and 'stack: {driver: "580"}' in hint
     assert "take the GeForce GTX 1080 Ti out of hardware.gpus" in hint
 
@@ -60,7 +60,7 @@ def test_an_unknown_newer_branch_that_cannot_serve_a_card_fails_with_the_message
     assert "installed from elsewhere" in d.reason
     assert d.forced_by == ["GeForce GTX 1080 Ti is Pascal; 580 is its last branch"]
     assert d.before == {"driver": str(newest + 10)}  # the matrix cannot say what it ran
-    assert f"driver {newest + 10} -> 580 is a downgrade" in consent_hint(d, "deep-al")
+    assert f"driver {newest + 10} → 580 is a downgrade" in consent_hint(d, "deep-al")
 
 
 def test_a_driver_pin_lower_than_the_installed_branch_is_a_downgrade_with_the_pin_as_consent():
