@@ -99,6 +99,7 @@ def what_if_host(name: str, hostvars: dict[str, Any], specs: Sequence[str]) -> d
     today = host_report(today_plan, run_checks(today_plan))
     planned = host_report(planned_plan, run_checks(planned_plan))
     cap = capacity_for(planned_plan)
+    software = planned_software(today, planned_plan)
     return {
         "name": name,
         "declared": True,
@@ -109,7 +110,23 @@ def what_if_host(name: str, hostvars: dict[str, Any], specs: Sequence[str]) -> d
         "planned": planned,
         "comparison": compare(today, planned),
         "capacity": None if cap is None else cap.as_dict(),
+        "software": software,
     }
+
+
+def planned_software(today: dict[str, Any], planned_plan: Any) -> dict[str, Any] | None:
+    """What the plan does to the software: the driver decision the upgrade would take on a box running
+    today's resolved stack, and its lines ("driver 595 → 580 (downgrade: …)", "CUDA 13.2 → 12.9",
+    "PyTorch environment rebuilt (cu132 → cu126)", …). None when today's stack is not resolved."""
+    from dlrig.upgrade import change_lines, decide_driver
+
+    stack = next((c for c in today.get("checks") or [] if c.get("id") == "stack"), None)
+    branch = (stack or {}).get("driver")
+    if planned_plan.os is None or not branch or (stack or {}).get("status") == "fail":
+        return None
+    decision = decide_driver(planned_plan, str(branch), planned_plan.os.distribution, planned_plan.os.release)
+    changes = decision.action in ("upgrade", "downgrade")
+    return {"driver": decision.as_dict(), "changes": changes, "lines": change_lines(decision)}
 
 
 def what_if_document(hosts: Sequence[tuple[str, dict[str, Any]]], specs: Sequence[str]) -> dict[str, Any]:
@@ -142,6 +159,24 @@ def _detected_summary(facts: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _live_driver(plan: Any, facts: dict[str, Any] | None,
+                 checks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The upgrade's driver decision for the detected driver (with its lines); a downgrade adds a ``driver``
+    check to ``checks``, failing when nothing consents to it. None without facts or a declared ``os``."""
+    from dlrig.detect import from_facts
+    from dlrig.upgrade import allow_downgrade, change_lines, decide_driver, driver_check
+
+    allow = allow_downgrade(plan)  # a non-boolean consent is bad input, before anything else
+    if facts is None or plan.os is None or plan.hardware is None:
+        return None
+    decision = decide_driver(plan, from_facts(facts).driver_version, plan.os.distribution, plan.os.release,
+                             allow=allow)
+    check = driver_check(plan, decision)
+    if check is not None:
+        checks.append(check.as_dict())
+    return {**decision.as_dict(), "lines": change_lines(decision)}
+
+
 def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequence[str],
                   limit: str | None, *, become: bool = False, detector: Any = None) -> dict[str, Any]:
     """Detect every host over Ansible, then run its live checks; ``detector`` replaces detection in tests."""
@@ -159,6 +194,7 @@ def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequ
     for plan in plans:
         detection = found[plan.name]
         checks = live_results(plan, detection)
+        driver = _live_driver(plan, detection.facts if detection.error is None else None, checks)
         entries.append({
             "name": plan.name,
             "declared": plan.hardware is not None,
@@ -166,6 +202,7 @@ def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequ
             "reachable": not detection.unreachable,
             "checks": checks,
             "detected": _detected_summary(detection.facts),
+            "driver": driver,
         })
     return {"mode": "live", "hosts": entries}
 

@@ -70,7 +70,13 @@ def render_what_if_host(host: dict[str, Any], colour: bool = False) -> list[str]
             lines.append(f"    {_status(planned['status'], colour)} {row['id']}: {planned['message']}")
     if all(r["planned"] is None or (r["planned"]["status"] == "ok" and not r["changed"])
            for r in comp["checks"]):
-        lines.append("    every check as today")
+        changes = (host.get("software") or {}).get("changes")
+        but = ", but the software changes (planned software)" if changes else ""
+        lines.append("    every check as today" + but)
+    software = host.get("software")
+    if software and software.get("changes"):
+        lines.append("  planned software:")
+        lines.extend(f"    {line}" for line in software["lines"])
     lines.append(f"  {'figure':<16} {'today':>10} {'planned':>10}")
     for fig in comp["figures"]:
         if fig["figure"] == "monthly_cost":

@@ -61,10 +61,10 @@ def test_upgrade_when_the_installed_branch_cannot_serve_them():
     assert d.stack["driver"] == "595"
 
 
-def test_never_downgrade_a_newer_driver_installed_from_elsewhere():
+def test_keep_a_newer_driver_installed_from_elsewhere_that_serves_every_card():
     d = decide_driver(plan(), "600.1.2", "Debian", "12", resolve=fake_resolve({"595"}, "595"))
     assert (d.action, d.branch) == ("keep", "600")
-    assert "no downgrade" in d.reason and d.stack["driver"] == "600"
+    assert "newer than branch" in d.reason and "no driver change" in d.reason and d.stack["driver"] == "600"
 
 
 def test_install_when_no_driver_answers():

@@ -53,7 +53,7 @@ class ActionModule(ActionBase):
             from dlrig.hardware import parse_host
             from dlrig.inventory import template_plan_vars
             from dlrig.result import CheckResult, outcome, worst
-            from dlrig.upgrade import decide_driver
+            from dlrig.upgrade import allow_downgrade, decide_driver, driver_check
         except ImportError as exc:
             result.update(failed=True, msg=f"dlrig is not importable from {_ROOT}: {exc}")
             return result
@@ -87,7 +87,18 @@ class ActionModule(ActionBase):
             checks.append(stack)
             facts_out["dlrig_stack"] = role_facts(stack.figures) if stack.status != "fail" else {}
         try:
-            decision = decide_driver(plan, detected.get("driver_version"), distribution, release).as_dict()
+            allow = allow_downgrade(plan)
+        except InputError as exc:  # nvidia_driver_allow_downgrade that is not a boolean
+            result.update(failed=True, changed=False, msg=f"live preflight: {exc}")
+            return result
+        try:
+            chosen = decide_driver(plan, detected.get("driver_version"), distribution, release, allow=allow)
+            decision = chosen.as_dict()
+            # A downgrade (a declared card needs an older branch) fails here, before any task, unless
+            # nvidia_driver_allow_downgrade or a driver pin in `stack:` consents to it.
+            downgrade = driver_check(plan, chosen)
+            if downgrade is not None:
+                checks.append(downgrade)
         except InputError as exc:  # e.g. an OS release the resolver does not know: not a live-check failure
             decision = {"action": "resolved", "branch": None, "reason": str(exc), "stack": {}}
 
