@@ -129,7 +129,11 @@ def _commands_of(doc: str, block: _Block) -> list[Command]:
         return out
     current: Command | None = None
     for k, raw in enumerate(block.lines):
-        if raw.startswith("$ "):
+        if current is not None and current.text.endswith("\\") and not current.output:
+            # A prompt line continued with a backslash: the next line belongs to the command.
+            current.text = _strip_comment(current.text[:-1].rstrip() + " " + raw.strip())
+            current.skip = _skip_for(block, current.text)
+        elif raw.startswith("$ "):
             text = _strip_comment(raw[2:])
             current = Command(doc, block.start + 1 + k, text, [], None, _skip_for(block, text))
             out.append(current)
