@@ -10,12 +10,15 @@ written into a scratch copy of the repository and the module's own test files ru
 (``pytest -x``, ``--timeout`` seconds). A mutant is killed when the tests fail or time out, and
 survives when they pass; a mutant that cannot be written (no change) is not counted. The score per
 module is killed / counted, printed with the sample size and the seed; ``--survivors`` prints the diff
-of each survivor.
+of each survivor. Mutants inside type annotations are not drawn when the module has
+``from __future__ import annotations`` (never evaluated, so equivalent by construction); the ``annot.``
+column counts them, ``mutants`` counts the rest.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import os
 import random
@@ -59,18 +62,46 @@ COPY = (
 )
 
 
-def mutants(source: str) -> list[tuple[str, int]]:
-    """Every (operator, occurrence) cosmic-ray can apply to ``source``, in a stable order."""
+def _annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the type annotations are, when ``from __future__ import annotations`` keeps them unevaluated."""
+    tree = ast.parse(source)
+    if not any(
+        isinstance(n, ast.ImportFrom)
+        and n.module == "__future__"
+        and any(a.name == "annotations" for a in n.names)
+        for n in tree.body
+    ):
+        return []
+    notes: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            notes.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            notes.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            notes.append(node.annotation)
+    return [((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0)) for n in notes]
+
+
+def mutants(source: str) -> tuple[list[tuple[str, int]], int]:
+    """Every (operator, occurrence) cosmic-ray can apply to ``source``, in a stable order, and how many
+    were left out as equivalent by construction: those inside annotations that are never evaluated."""
     tree = get_ast(source)
+    spans = _annotation_spans(source)
     found: list[tuple[str, int]] = []
+    left_out = 0
     for name in sorted(plugins.operator_names()):
         operator_class = plugins.get_operator(name)
         if operator_class.arguments():  # operators that need configuration are left out
             continue
         operator = operator_class()
-        count = sum(1 for node in ast_nodes(tree) for _ in operator.mutation_positions(node))
-        found += [(name, i) for i in range(count)]
-    return found
+        positions = [start for node in ast_nodes(tree) for start, _ in operator.mutation_positions(node)]
+        for occurrence, start in enumerate(positions):
+            if any(lo <= tuple(start) < hi for lo, hi in spans):
+                left_out += 1
+            else:
+                found.append((name, occurrence))
+    return found, left_out
 
 
 def run_tests(tree: Path, tests: tuple[str, ...], timeout: float) -> str:
@@ -87,11 +118,11 @@ def run_tests(tree: Path, tests: tuple[str, ...], timeout: float) -> str:
 
 def bench_module(
     tree: Path, module: str, sample: int, seed: int, timeout: float, show: bool
-) -> tuple[int, int, int]:
-    """(all mutants, counted, killed) for one module; the file is restored afterwards."""
+) -> tuple[int, int, int, int]:
+    """(mutants, left out in annotations, counted, killed) for one module; the file is restored afterwards."""
     path = tree / module
     original = path.read_text(encoding="utf-8")
-    everything = mutants(original)
+    everything, left_out = mutants(original)
     chosen = random.Random(f"{seed}:{module}").sample(everything, min(sample, len(everything)))
     tests = tuple(t for t in TARGETS[module] if (tree / t).exists())
     counted = killed = 0
@@ -111,7 +142,7 @@ def bench_module(
                 print(f"  survivor {name} #{occurrence}:\n    " + "\n    ".join(list(diff)[2:]), flush=True)
     finally:
         path.write_text(original, encoding="utf-8")
-    return len(everything), counted, killed
+    return len(everything), left_out, counted, killed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,15 +173,18 @@ def main(argv: list[str] | None = None) -> int:
             f"timeout {args.timeout:g} s",
             flush=True,
         )
-        print(f"{'module':<28} {'mutants':>7} {'sample':>6} {'killed':>6} {'score':>6}  time", flush=True)
+        print(
+            f"{'module':<28} {'mutants':>7} {'annot.':>6} {'sample':>6} {'killed':>6} {'score':>6}  time",
+            flush=True,
+        )
         for module in args.modules:
             start = time.monotonic()
-            total, counted, killed = bench_module(
+            total, left_out, counted, killed = bench_module(
                 tree, module, args.sample, args.seed, args.timeout, args.survivors
             )
             score = f"{100 * killed / counted:.0f} %" if counted else "-"
             print(
-                f"{module:<28} {total:>7} {counted:>6} {killed:>6} {score:>6}  "
+                f"{module:<28} {total:>7} {left_out:>6} {counted:>6} {killed:>6} {score:>6}  "
                 f"{time.monotonic() - start:.0f} s",
                 flush=True,
             )
