@@ -166,6 +166,12 @@ def test_transfer_time_halves_per_generation():
     assert transfer_ms(-4) is None
 
 
+@pytest.mark.parametrize("gen", [1, 2, 3, 4, 5, 6, 7])
+def test_every_pcie_generation_doubles_the_one_before(gen):
+    # PCIe 1.0: 0.25 GiB/s a lane, doubling each generation: x16 of PCIe n = PCIe 3's time x 2^(3 - n).
+    assert transfer_ms(16, gen) == pytest.approx(X16_GEN3_MS * 2 ** (3 - gen))
+
+
 @pytest.mark.parametrize(
     ("gpu_model", "cpu_gen", "board_gen", "link_gen", "ms"),
     [
