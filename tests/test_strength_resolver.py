@@ -132,3 +132,28 @@ def test_blackwell_note_says_tensorflow_runs_through_ptx():
         "open kernel modules (nvidia-open): NVIDIA's default from 560, required by Blackwell",
     ]
     assert not any("Blackwell kernels" in n for n in resolve("Ubuntu", "24.04", [RTX_3090], {}).notes)
+
+
+# ---- pins that cannot hold, named with the card --------------------------------------------------------
+
+
+def test_an_open_flavour_pin_names_the_card_the_open_modules_do_not_support():
+    res = resolve("Ubuntu", "24.04", [GTX_1080_TI], {"driver_flavour": "open"})
+    assert res.problems == [
+        "driver_flavour open (pinned): the open kernel modules support Turing and newer, not "
+        "GeForce GTX 1080 Ti (Pascal, sm_61)"
+    ]
+
+
+def test_a_cuda_pin_past_an_architectures_last_toolkit_names_the_major_that_dropped_it():
+    res = resolve("Ubuntu", "24.04", [GTX_1080_TI], {"cuda": "13.0"})
+    assert res.problems == [
+        "cuda 13.0 (pinned): CUDA 13.x dropped Pascal; GeForce GTX 1080 Ti (Pascal, sm_61) needs CUDA ≤ 12.9"
+    ]
+
+
+def test_a_cudnn_8_9_pin_holds_the_toolkit_at_the_last_cuda_it_supports():
+    # cuDNN 8.9 supports CUDA 11.0 to 12.9: on 22.04 the newest CUDA (13.2) gives way to 12.9.
+    res = resolve("Ubuntu", "22.04", [RTX_3090], {"cudnn": "8.9"})
+    assert res.ok
+    assert (res.versions["driver"], res.versions["cuda"], res.versions["cudnn"]) == ("595", "12.9", "8.9")
