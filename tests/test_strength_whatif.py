@@ -4,6 +4,8 @@ the bounds of each figure and what the comparison shows. Expected figures are wo
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dlrig.errors import InputError
@@ -172,3 +174,11 @@ def test_compare_shows_only_present_figures_and_takes_the_currency_of_either_sid
             "today": {"status": "ok", "message": "m", "figures": {"monthly_cost": 9}},
         }
     ]
+
+
+def test_statuses_read_back_from_json_compare_by_value():
+    # The side-by-side view is built from two preflight JSON reports: equal statuses are separate strings.
+    text = '{"verdict": "warn", "checks": [{"id": "psu_headroom", "status": "warn", "message": "m"}]}'
+    today, planned = json.loads(text), json.loads(text)
+    assert today["checks"][0]["status"] is not planned["checks"][0]["status"]
+    assert compare(today, planned)["checks"][0]["changed"] is False
