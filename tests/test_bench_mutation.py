@@ -1,4 +1,4 @@
-"""benchmarks/bench_mutation.py: which mutants it lists and how it draws them (the run itself is a benchmark)."""
+"""benchmarks/bench_mutation.py: the mutants it lists and how it draws them (a run is a benchmark)."""
 
 from __future__ import annotations
 
