@@ -377,3 +377,19 @@ def test_price_and_currency_scale_the_cost():
         0.10,
         "EUR",
     )
+
+
+def test_half_a_watt_short_of_the_headroom_warns():
+    # 100 + 800.5 = 900.5 W leaves 99.5 W, short of the 100 W (10 % of 1000 W) headroom.
+    result = check_psu(host([gpu(800.5)]))
+    assert result.status == "warn" and result.figures["free_w"] == 99.5
+
+
+def test_a_gpu_in_an_x1_slot_beside_another_warns():
+    board = {**BOARD, "gpu_slots": [16, 1]}
+    result = check_pcie(host([gpu(200, count=2)], board=board))
+    # x1 at PCIe 3: 16 x 1.1315 = 18.1 ms per batch.
+    assert result.status == "warn"
+    assert "GPU 2 (Test GPU) gets only x1, about 18.1 ms per batch of 32 images vs 1.1 ms at x16" in (
+        result.message
+    )
