@@ -182,3 +182,16 @@ def test_statuses_read_back_from_json_compare_by_value():
     today, planned = json.loads(text), json.loads(text)
     assert today["checks"][0]["status"] is not planned["checks"][0]["status"]
     assert compare(today, planned)["checks"][0]["changed"] is False
+
+
+def test_a_model_declared_twice_keeps_the_figures_of_its_first_line():
+    hostvars = {
+        "hardware": {
+            "gpus": [
+                {"model": "GeForce RTX 2080", "count": 1, "watts": 225},
+                {"model": "GeForce RTX 2080", "count": 1, "watts": 215},
+            ]
+        }
+    }
+    planned = apply_what_if(hostvars, parse_specs(["gpus=3x GeForce RTX 2080"]))
+    assert planned["hardware"]["gpus"] == [{"model": "GeForce RTX 2080", "count": 3, "watts": 225}]
