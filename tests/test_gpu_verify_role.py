@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from hwfixtures import FIXTURES, PROJECT
+from tools import tool
 
 PLAYBOOK = """\
 - name: Verify the host (test)
@@ -32,7 +33,7 @@ pytestmark = [
     pytest.mark.skipif(
         not hasattr(os, "geteuid") or os.geteuid() != 0, reason="the role writes root-owned files"
     ),
-    pytest.mark.skipif(not (PROJECT / ".venv/bin/ansible-playbook").exists(), reason="no controller venv"),
+    pytest.mark.skipif(tool("ansible-playbook") is None, reason="ansible-playbook is not installed"),
 ]
 
 
@@ -68,7 +69,7 @@ def converge(tmp_path: Path, case: str, gpus: list[dict[str, Any]], frameworks: 
     env.pop("ANSIBLE_CONFIG", None)
     return subprocess.run(
         [
-            str(PROJECT / ".venv/bin/ansible-playbook"),
+            str(tool("ansible-playbook")),
             "-i",
             "localhost,",
             str(tmp_path / "play.yml"),

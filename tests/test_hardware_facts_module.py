@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hwfixtures import FIXTURES, PROJECT
+from tools import tool
 
-ANSIBLE = Path(PROJECT / ".venv/bin/ansible")
-pytestmark = pytest.mark.skipif(not ANSIBLE.exists() and not shutil.which("ansible"), reason="no ansible")
+ANSIBLE = tool("ansible")  # the Ansible of the venv running pytest first, as dlrig/live.py finds it
+pytestmark = pytest.mark.skipif(ANSIBLE is None, reason="ansible is neither beside this Python nor on PATH")
 
 
 def run_module(args: dict[str, str], *extra: str) -> dict[str, Any]:
@@ -27,7 +26,7 @@ def run_module(args: dict[str, str], *extra: str) -> dict[str, Any]:
         ANSIBLE_NOCOLOR="1",
     )
     command = [
-        str(ANSIBLE) if ANSIBLE.exists() else "ansible",
+        str(ANSIBLE),
         "localhost",
         "-c",
         "local",

@@ -180,5 +180,10 @@ def test_ram_messages_say_what_to_do():
 def test_results_serialise_for_the_cli_and_the_action_plugin():
     import json
 
-    for r in live_checks(plan([{**RTX2070, "count": 2}], memory_gb=32), facts("fell-off-bus")):
-        json.dumps(r.as_dict())
+    results = live_checks(plan([{**RTX2070, "count": 2}], memory_gb=32), facts("fell-off-bus"))
+    assert [(r.id, r.status) for r in results] == [("gpu_count", "fail"), ("pcie_link", "ok"), ("ram", "ok")]
+    for r in results:
+        entry = r.as_dict()
+        assert json.loads(json.dumps(entry)) == entry  # nothing lost or changed on the way through JSON
+        assert (entry["id"], entry["status"], entry["message"]) == (r.id, r.status, r.message)
+    assert results[0].as_dict()["not_answering"][0]["pci_address"] == "0000:0a:00.0"

@@ -1,10 +1,10 @@
 """Locks generated on demand (dlrig.locks.compile_lock, scripts/lock_env.py, roles/python_env/tasks/lock.yml).
 
-Everything resolves against the local mirror only (the machine's /opt/pypi, /opt/pypi-more and
-/opt/wheels, with UV_OFFLINE=1), and skips when it or uv is missing. The role test copies the env roles
-into a throwaway project without committed TensorFlow locks and runs tensorflow_env in --check mode on
-localhost: the lock is generated on the controller, reused by the next include, and a committed lock
-wins over it.
+Everything resolves against the package mirror the environment names (tests/mirrors.py:
+DLRIG_TEST_*, PIP_* or pip's configuration; with UV_OFFLINE=1), and skips when it or uv is missing.
+The role test copies the env roles into a throwaway project without committed TensorFlow locks and
+runs tensorflow_env in --check mode on localhost: the lock is generated on the controller, reused by
+the next include, and a committed lock wins over it.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from mirrors import package_mirror, serves
 
 from dlrig.errors import InputError
 from dlrig.locks import LockError, LockSpec, Mirrors, compile_lock, find_uv, lock_pins, tensorflow_lock
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = Mirrors("file:///opt/pypi/simple", ("file:///opt/pypi-more/simple",), ("/opt/wheels",))
-LOCAL_ARGS = ["--index-url", LOCAL.index_url, "--extra-index-url", LOCAL.extra_index_urls[0],
-              "--find-links", LOCAL.find_links[0]]
+MIRROR = package_mirror()
+LOCAL = MIRROR or Mirrors()
+LOCAL_ARGS = [*(["--index-url", LOCAL.index_url] if LOCAL.index_url else []),
+              *(a for url in LOCAL.extra_index_urls for a in ("--extra-index-url", url)),
+              *(a for link in LOCAL.find_links for a in ("--find-links", link))]
 TF_ARGS = ["tensorflow", "--python", "3.11", "--tensorflow", "2.21.0", "--keras", "3.15.1",
            "--variant", "cpu"]
 TF_NAME = "py3.11-tensorflow2.21.0-cpu-keras3.15.1"
@@ -40,7 +43,8 @@ def _uv() -> str | None:
 
 
 pytestmark = [
-    pytest.mark.skipif(not Path("/opt/pypi/simple/tensorflow-cpu").is_dir(), reason="no local mirror"),
+    pytest.mark.skipif(not serves(MIRROR, "tensorflow-cpu"),
+                       reason="the package mirror (tests/mirrors.py) lacks tensorflow-cpu"),
     pytest.mark.skipif(_uv() is None, reason="uv is not installed (requirements-controller.txt)"),
 ]
 
@@ -145,9 +149,9 @@ PLAY = textwrap.dedent("""\
         python_runtime_source: system
         tensorflow_env_prefix: {tmp}/envs
         python_env_kernels_dir: {tmp}/kernels
-        python_env_pip_index_url: file:///opt/pypi/simple
-        python_env_pip_extra_index_urls: [file:///opt/pypi-more/simple]
-        python_env_pip_find_links: [/opt/wheels]
+        python_env_pip_index_url: {index}
+        python_env_pip_extra_index_urls: {extras}
+        python_env_pip_find_links: {links}
       tasks:
         - name: First run (no lock anywhere), second run (the generated one), committed lock added
           ansible.builtin.include_tasks: round.yml
@@ -188,7 +192,9 @@ def test_role_generates_on_the_controller_reuses_and_lets_a_committed_lock_win(t
     (project / "scripts").mkdir()
     shutil.copy(ROOT / "scripts/lock_env.py", project / "scripts/lock_env.py")
     committed = ROOT / "roles/tensorflow_env/files/locks" / f"{TF_NAME}.txt"
-    (tmp_path / "play.yml").write_text(PLAY.format(tmp=tmp_path))
+    (tmp_path / "play.yml").write_text(PLAY.format(tmp=tmp_path, index=json.dumps(LOCAL.index_url),
+                                                   extras=json.dumps(list(LOCAL.extra_index_urls)),
+                                                   links=json.dumps(list(LOCAL.find_links))))
     (tmp_path / "round.yml").write_text(ROUND.format(tmp=tmp_path, name=TF_NAME, committed_src=committed))
     env = dict(OFFLINE, ANSIBLE_ROLES_PATH=str(project / "roles"),
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / "collections"), ANSIBLE_CALLBACKS_ENABLED="",

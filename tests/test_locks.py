@@ -75,7 +75,7 @@ def test_bad_input_names_the_field(call, path):
 
 def test_uv_command_puts_framework_index_first_and_targets_linux():
     spec = pytorch_lock("3.11", "2.14.1", "0.29.1", "2.8.12", "cu128")
-    mirrors = Mirrors("https://mirror.example/simple", ("file:///opt/pypi/simple",), ("/opt/wheels",))
+    mirrors = Mirrors("https://mirror.example/simple", ("file:///mirror/simple",), ("wheels",))
     cmd = uv_compile_command(spec, "uv", Path("in.txt"), Path("out.txt"), mirrors, glibc="2.27")
     assert cmd[:3] == ["uv", "pip", "compile"]
     assert "--generate-hashes" in cmd
@@ -84,7 +84,7 @@ def test_uv_command_puts_framework_index_first_and_targets_linux():
     # uv has no manylinux_2_27 target: glibc 2.27 (Ubuntu 18.04) resolves for the 2.17 floor below it.
     assert cmd[cmd.index("--python-platform") + 1] == "x86_64-manylinux_2_17"
     extras = [cmd[i + 1] for i, part in enumerate(cmd) if part == "--extra-index-url"]
-    assert extras == ["https://download.pytorch.org/whl/cu128", "file:///opt/pypi/simple"]
+    assert extras == ["https://download.pytorch.org/whl/cu128", "file:///mirror/simple"]
     assert cmd[-3:] == ["in.txt", "-o", "out.txt"]
     header = lock_header(spec, cmd, "2026-11-30")
     assert "in.txt" not in header and "--generate-hashes" in header and header.startswith("# dlrig lock: ")

@@ -149,7 +149,32 @@ def test_plan_checks_return_results_or_raise_input_error(variables):
     results = [check(plan) for check in PLAN_CHECKS.values()] if plan.hardware else []
     for result in results:
         assert result.status in ("ok", "warn", "fail") and result.message
-    json.dumps(host_report(plan, results))  # the report is always JSON-serialisable
+        _assert_verdict_follows_the_figures(result.id, result.status, result.figures)
+    report = host_report(plan, results)
+    assert json.loads(json.dumps(report)) == report  # the report is always JSON-serialisable
+    assert report["verdict"] == _worst([r.status for r in results])
+
+
+def _worst(statuses):
+    return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "ok"
+
+
+def _assert_verdict_follows_the_figures(check_id, status, f):
+    """Each plan check's verdict is the one its own figures call for (a check that was skipped is ok)."""
+    if f.get("skipped"):
+        assert status == "ok"
+    elif check_id == "psu_headroom":
+        # fail exactly when the draw exceeds the rating; ok only with the headroom free.
+        assert (status == "fail") == (f["max_draw_w"] > f["psu_w"])
+        if status == "ok":
+            assert f["free_w"] >= f["psu_w"] * f["headroom_pct"] / 100 - 0.05
+    elif check_id == "pcie_lanes":
+        assert (status == "fail") == (f["lanes_used"] > f["lanes_available"])
+    elif check_id == "gpu_slots":
+        assert (status == "fail") == (f["gpu_count"] > f["gpu_slots"])
+        assert status != "warn"
+    elif check_id == "energy":
+        assert status == "ok" and f["monthly_cost"] >= 0
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -167,7 +192,12 @@ def test_generated_inventories_never_produce_a_traceback(host_map):
     if code == 2:
         assert out.getvalue() == "" and err.getvalue().count("\n") == 1
     else:
-        assert code in (0, 1) and len(json.loads(out.getvalue())["hosts"]) == len(host_map)
+        hosts = json.loads(out.getvalue())["hosts"]
+        assert len(hosts) == len(host_map)
+        # 1 exactly when a host fails (warnings pass without --strict), each verdict the worst of its checks.
+        assert code == (1 if any(h["verdict"] == "fail" for h in hosts) else 0)
+        for h in hosts:
+            assert h["verdict"] == _worst([c["status"] for c in h["checks"]])
 
 
 @settings(max_examples=30, deadline=None)
@@ -176,10 +206,14 @@ def test_arbitrary_inventory_text_never_produces_a_traceback(text):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hosts.yml"
         path.write_text(text)
-        err = io.StringIO()
-        code = main(["-i", str(path), "--format", "json"], stdout=io.StringIO(), stderr=err)
-    assert code in (0, 1, 2)
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["-i", str(path), "--format", "json"], stdout=out, stderr=err)
     assert "Traceback" not in err.getvalue() and "unexpected error" not in err.getvalue(), err.getvalue()
+    if code == 2:  # refused: one line on stderr, nothing on stdout
+        assert out.getvalue() == "" and err.getvalue().count("\n") == 1
+    else:
+        hosts = json.loads(out.getvalue())["hosts"]
+        assert code == (1 if any(h["verdict"] == "fail" for h in hosts) else 0)
 
 
 def test_run_checks_on_a_plain_plan_includes_every_plan_check():

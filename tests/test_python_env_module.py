@@ -1,8 +1,8 @@
 """The atomic environment engine, module dlrig.rig.python_env (roles/python_env).
 
 Pure functions are called directly; the end-to-end tests run the module through ansible-playbook
-on localhost against a throwaway prefix with a one-package lock (six from the local wheel index,
-no network), and skip when that index is missing.
+on localhost against a throwaway prefix with a one-package lock (six from the package mirror the
+environment names, tests/mirrors.py; no network), and skip when that mirror lacks six.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from mirrors import package_mirror, serves
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = ROOT / "collections/ansible_collections/dlrig/rig/plugins/modules/python_env.py"
@@ -34,7 +35,7 @@ SIX_LOCK = textwrap.dedent("""\
         --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274
         # via -r small.in
 """)
-LOCAL_INDEX = Path("/opt/pypi/simple/six")
+MIRROR = package_mirror()
 
 
 # ---- parse_lock / env_key ----
@@ -126,7 +127,8 @@ def test_relocate_rewrites_shebangs_and_activate_but_not_binaries(tmp_path):
 
 # ---- end to end, through ansible-playbook on localhost ----
 
-needs_local_index = pytest.mark.skipif(not LOCAL_INDEX.is_dir(), reason="no local wheel index /opt/pypi")
+needs_local_index = pytest.mark.skipif(
+    not serves(MIRROR, "six"), reason="the package mirror (tests/mirrors.py) lacks six")
 
 
 def _play(tmp_path: Path, lock: str, check: bool = False, **extra: object) -> dict:
@@ -135,7 +137,9 @@ def _play(tmp_path: Path, lock: str, check: bool = False, **extra: object) -> di
     lookup = f"{{{{ lookup('ansible.builtin.file', '{lock_file}') }}}}"
     args = {
         "name": "small", "prefix": str(tmp_path / "envs"), "python": sys.executable, "lock": lookup,
-        "imports": ["six"], "index_url": "file:///opt/pypi/simple", **extra,
+        "imports": ["six"], "index_url": MIRROR.index_url if MIRROR else "",
+        "extra_index_urls": list(MIRROR.extra_index_urls) if MIRROR else [],
+        "find_links": list(MIRROR.find_links) if MIRROR else [], **extra,
     }
     save = {"ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(tmp_path / "r.json")},
             "check_mode": False}

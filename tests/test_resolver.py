@@ -163,7 +163,9 @@ def test_pascal_with_blackwell_names_both_cards():
 
 def test_identical_cards_count_once_in_messages():
     res = _resolve("18.04", [GPUS["RTX 5090"], GPUS["RTX 5090"]])
-    assert len(res.problems) == 1
+    (problem,) = res.problems
+    assert problem == _resolve("18.04", [GPUS["RTX 5090"]]).problems[0]
+    assert problem.count("GeForce RTX 5090") == 1
 
 
 # ---- pins ----------------------------------------------------------------------------------------------
