@@ -3,6 +3,7 @@
 # Override any of them in the environment before calling the scripts.
 #   DLRIG_MOLECULE_WORK  work dir: Docker data/exec roots, socket, pid files, logs, rootfs builds
 #   DLRIG_MIRROR_PORT    port of the local apt mirror on 127.0.0.1
+#   DLRIG_STALL_PORT     port of env-interrupt's stalling package index on 127.0.0.1 (default 8799)
 #   DLRIG_DEBIAN_MIRROR  Debian archive for debootstrap (default: the first one the host's apt uses)
 DLRIG_ROOT=${DLRIG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 DLRIG_MOLECULE_WORK=${DLRIG_MOLECULE_WORK:-/var/tmp/dlrig-molecule}
