@@ -17,7 +17,10 @@ from typing import Any
 
 import pytest
 
-MIRROR_URL = f"http://127.0.0.1:{os.environ.get('DLRIG_MIRROR_PORT', '8765')}"
+# What the Molecule inventory's nvidia_driver_repo_base_url renders to (molecule/resources/env.sh exports it).
+MIRROR_URL = os.environ.get("DLRIG_MIRROR_URL") or (
+    f"http://127.0.0.1:{os.environ.get('DLRIG_MIRROR_PORT', '8765')}"
+)
 
 
 @pytest.fixture

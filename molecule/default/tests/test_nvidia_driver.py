@@ -67,7 +67,8 @@ def test_pin_file_keeps_the_branch(host: Any, branch: str) -> None:
 def test_repository_is_signed_by_its_own_keyring(
     host: Any, inventory_vars: dict[str, Any], mirror_url: str
 ) -> None:
-    base = inventory_vars.get("nvidia_driver_repo_base_url", mirror_url + "/")
+    # The inventory's value is a template over DLRIG_MIRROR_URL (group_vars/all/nvidia_driver.yml).
+    base = mirror_url + "/"
     line = host.file(SOURCES).content_string.strip()
     assert line == f"deb [signed-by={KEYRING}] {base} /"
     key = host.file(KEYRING)
