@@ -61,6 +61,17 @@ def test_one_difference_keeps_its_own_advice() -> None:
     assert "reseat it" in checks["gpu_count"]["message"]
 
 
+def test_a_missing_card_beside_declared_ones_is_this_box_even_when_the_ram_differs_too() -> None:
+    # The gpu-upgrade scenario's case: 2× RTX 2070 declared, one seen, and the RAM differs as well (a
+    # container sees its host's RAM): one of the declared models is there, so this is the declared box with
+    # a card to reseat, not another machine.
+    checks = _live("rtx2070", UBUNTU_1804, memory={"gb": 64, "watts": 11},
+                   gpus=[{"model": "GeForce RTX 2070", "count": 2}])
+    assert checks["ram"]["status"] == "warn" and checks["gpu_count"]["status"] == "fail"
+    assert "declaration" not in checks
+    assert "reseat it" in checks["gpu_count"]["message"]
+
+
 def test_without_os_facts_the_cli_adds_no_os_check() -> None:
     checks = _live("rtx2070", None)
     assert "os" not in checks and "declaration" not in checks

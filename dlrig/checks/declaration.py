@@ -29,6 +29,11 @@ def _gpus(figures: dict[str, object], key: str) -> str:
     return ", ".join(f"{n}× {model}" for model, n in counts.items())
 
 
+def _models(figures: dict[str, object], key: str) -> set[str]:
+    counts = figures.get(key)
+    return {str(model) for model, n in counts.items() if n} if isinstance(counts, dict) else set()
+
+
 def how_to_declare(host: str) -> str:
     """The one-line instruction for writing a declaration of this box."""
     return (f"write one for this box: copy {TEMPLATE} to inventory/host_vars/{host}.yml (or a new host's "
@@ -53,7 +58,9 @@ def check_declaration(plan: HostPlan, checks: Sequence[CheckResult]) -> CheckRes
     gpu = by_id.get("gpu_count")
     if gpu is not None and gpu.figures.get("declared") is not None:
         compared.append("gpus")
-        if gpu.status == "fail":
+        # A card missing or added beside declared ones that are there is this box with a card to reseat
+        # (or to declare); the GPUs point to another machine only when none of the declared models is seen.
+        if gpu.status == "fail" and not _models(gpu.figures, "declared") & _models(gpu.figures, "detected"):
             differ.append(f"GPUs: declared {_gpus(gpu.figures, 'declared')}, "
                           f"detected {_gpus(gpu.figures, 'detected')}")
     ram = by_id.get("ram")
