@@ -127,6 +127,19 @@ def test_unknown_gpu_figures_come_from_nvidia_smi_else_placeholders() -> None:
     assert gpu["watts"].origin == gpu["vram_gb"].origin == "placeholder"
 
 
+def test_a_declared_value_never_reaches_the_terminal_raw(inventory: Path) -> None:
+    """The difference shows the existing declaration's values: a person's text, escaped (issue 10)."""
+    base = ("--host", "box", "--no-input", "-i", str(inventory))
+    assert init(*base, *fixture_args("rtx2070"))[0] == 0
+    path = inventory / "host_vars" / "box.yml"
+    data = yaml.safe_load(path.read_text())
+    data["hardware"]["cpu"]["model"] = "Evil\x1b[2J\nbox  OK"
+    path.write_text(yaml.safe_dump(data))
+    code, out, err = init(*base, *fixture_args("rtx2070"))
+    assert code == 1 and "hardware.cpu.model" in out, out + err
+    assert "\x1b" not in out + err and "\nbox  OK" not in out + err
+
+
 def test_a_second_init_changes_nothing(inventory: Path) -> None:
     args = ("--host", "box", "--no-input", "-i", str(inventory), *fixture_args("rtx2070"))
     assert init(*args)[0] == 0

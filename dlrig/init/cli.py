@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from dlrig.errors import InputError
+from dlrig.errors import InputError, printable
 from dlrig.init import ask, compare, declare, hosts_file, probe, remote, render
 
 EXIT_OK, EXIT_DIFFERS, EXIT_INPUT = 0, 1, 2
@@ -108,7 +108,9 @@ def run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
             return EXIT_OK
         verb = "updating" if args.update else "differs from the detection (nothing written; rerun with " \
             "--update to write it)"
-        out.write(f"{name}: {path} {verb}:\n" + "".join(f"  {line}\n" for line in diffs))
+        # Declared values are a person's text: escaped, never raw on the terminal (issue 10).
+        lines = "".join(f"  {printable(line)}\n" for line in diffs)
+        out.write(f"{name}: {printable(str(path))} {verb}:\n{lines}")
         if not args.update:
             return EXIT_DIFFERS
 
@@ -147,7 +149,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     try:
         return run(args, stdin or sys.stdin, out)
     except InputError as exc:
-        err.write(f"init: {' '.join(str(exc).split())}\n")
+        err.write(f"init: {printable(' '.join(str(exc).split()))}\n")
         return EXIT_INPUT
     except (KeyboardInterrupt, EOFError):
         err.write("init: interrupted; nothing written\n")
@@ -155,6 +157,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     except Exception as exc:  # never a traceback for a user; DLRIG_DEBUG=1 shows it
         if os.environ.get("DLRIG_DEBUG"):
             raise
-        err.write(f"init: unexpected error ({exc.__class__.__name__}: {' '.join(str(exc).split())}); "
+        what = printable(" ".join(str(exc).split()))
+        err.write(f"init: unexpected error ({exc.__class__.__name__}: {what}); "
                   "this is a bug in dlrig, rerun with DLRIG_DEBUG=1 for the traceback\n")
         return EXIT_INPUT
