@@ -9,7 +9,7 @@ from dlrig.result import CheckResult
 
 @live_check("driver", order=60)
 def run(ctx: Context) -> CheckResult | None:
-    from dlrig.upgrade import driver_check
+    from dlrig.upgrade.driver import driver_check
 
     decision = ctx.driver_decision
     return None if decision is None else driver_check(ctx.plan, decision)

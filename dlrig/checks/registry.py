@@ -77,12 +77,12 @@ class Context:
 
     @cached_property
     def driver_decision(self) -> Any:
-        """The upgrade's driver decision for the detected driver (:func:`dlrig.upgrade.decide_driver`),
+        """The upgrade's driver decision for the detected driver (:func:`dlrig.upgrade.driver.decide_driver`),
         or None without facts; action ``resolved`` with the reason when it cannot be decided."""
         if self.detected is None:
             return None
         from dlrig.errors import InputError
-        from dlrig.upgrade import DriverDecision, allow_downgrade, decide_driver
+        from dlrig.upgrade.driver import DriverDecision, allow_downgrade, decide_driver
 
         allow = allow_downgrade(self.plan)  # a consent that is not a boolean is bad input: it propagates
         distribution, release = self.target_os or (None, None)
