@@ -22,7 +22,7 @@ from hwfixtures import CASES, facts
 from dlrig import cli
 from dlrig.checks.registry import REGISTRY, Check, Context
 from dlrig.checks.stack import check_stack
-from dlrig.hardware import parse_host
+from dlrig.plan.parse import parse_host
 from dlrig.result import CheckResult
 from dlrig.upgrade.driver import decide_driver
 from dlrig.upgrade.live import Detection, live_document

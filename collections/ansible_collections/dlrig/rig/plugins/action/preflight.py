@@ -32,9 +32,9 @@ class ActionModule(ActionBase):
             from dlrig.checks import run_checks
             from dlrig.checks.stack import role_facts
             from dlrig.errors import InputError
-            from dlrig.hardware import parse_host
-            from dlrig.inventory import template_plan_vars
             from dlrig.output.document import host_entry
+            from dlrig.plan.inventory import template_plan_vars
+            from dlrig.plan.parse import parse_host
             from dlrig.result import outcome
         except ImportError as exc:
             result.update(failed=True, msg=f"dlrig is not importable from {_ROOT}: {exc}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from dlrig import catalogue
+from dlrig.plan import catalogue
 
 KINDS = ("gpu", "cpu", "all")
 
