@@ -213,7 +213,7 @@ def _lanes(r: _Reader, value: Any, path: str, *, allow_none: bool = False) -> in
 
 def architecture_names() -> list[str]:
     """The GPU architectures of the version matrix, oldest first: the values of ``hardware.gpus[].arch``."""
-    from dlrig.stack.matrix import load_matrix  # the matrix imports nothing of this module
+    from dlrig.stack.matrix_file import load_matrix  # the matrix imports nothing of this module
 
     return [arch.name for arch in load_matrix().architectures]
 

@@ -92,18 +92,18 @@ def allow_downgrade(plan: Any) -> bool:
 
 def release_branches(distribution: str, release: str) -> list[int]:
     """The driver branches the version matrix knows packaged for the release, newest first."""
-    from dlrig.stack.matrix import load_matrix
+    from dlrig.stack.matrix_file import load_matrix
     from dlrig.stack.resolver import find_os
 
     m = load_matrix()
     os_spec = find_os(m, distribution, release)
-    return sorted((d.branch for d in m.driver_branches if os_spec.apt_repo_path in d.os), reverse=True)
+    return m.branches_for(os_spec)
 
 
 def unserved(branch: str | int, targets: Sequence[Any]) -> list[str]:
     """Why ``branch`` cannot drive each of the ``targets`` it does not serve, by the architectures' driver
     ranges in the matrix: ``["GeForce GTX 1080 Ti is Pascal; 580 is its last branch"]``."""
-    from dlrig.stack.matrix import load_matrix
+    from dlrig.stack.matrix_file import load_matrix
 
     m = load_matrix()
     number = int(branch)
