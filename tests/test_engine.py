@@ -169,3 +169,12 @@ def test_a_declared_arch_resolves_the_same_in_the_stack_check_and_the_driver_dec
     decision = decide_driver(plan, None, "Ubuntu", "22.04")
     assert "not in the catalogue" not in decision.reason
     assert (decision.action, decision.branch) == ("install", stack.figures["driver"])
+
+
+def test_every_entry_of_the_package_has_a_row_in_the_readme_layout() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for entry in sorted((ROOT / "dlrig").iterdir()):
+        if entry.name.startswith("_") or entry.name == "__pycache__":
+            continue
+        shown = f"`dlrig/{entry.name}{'/' if entry.is_dir() else ''}`"
+        assert shown in readme, f"{shown} has no row in README.md's layout table"
