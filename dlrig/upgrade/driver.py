@@ -390,16 +390,3 @@ def change_lines(decision: DriverDecision | Mapping[str, Any]) -> list[str]:
         lines.append(f"consent: {d['consent']}" if d.get("consent") else
                      f"needs consent: {CONSENT_VAR}: true or stack: {{driver: \"{new}\"}}")
     return lines
-
-
-def driver_check(plan: Any, decision: DriverDecision) -> Any:
-    """The live preflight's ``driver`` check for a downgrade (None for anything else): it fails, before
-    any task runs, when nothing consents to it."""
-    from dlrig.result import CheckResult
-
-    if decision.action != "downgrade":
-        return None
-    figures = {"driver": decision.as_dict(), "changes": change_lines(decision)}
-    if decision.needs_consent:
-        return CheckResult("driver", "fail", consent_hint(decision, plan.name), figures=figures)
-    return CheckResult("driver", "ok", "; ".join(change_lines(decision)), figures=figures)
