@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from clirun import run_cli
-from hwfixtures import CASES, facts
+from hwfixtures import FIXTURES, facts
 
 from dlrig import cli
 from dlrig.checks.registry import REGISTRY, Check, Context
@@ -107,6 +107,7 @@ def _hostvars(os_declared: bool) -> dict[str, Any]:
 
 # Each fixture with and without a declared `os`, and with and without the host's release in its facts (an
 # `os` check, and the stack resolved from the facts when none is declared).
+CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "root").is_dir())  # every tests/fixtures/hw/*
 HOSTS = {f"{case}-{declared}-{running}": (case, declared == "os", running == "facts")
          for case in CASES for declared in ("os", "noos") for running in ("facts", "nofacts")}
 RUNNING = {"distribution": "Ubuntu", "release": "22.04"}
@@ -150,6 +151,7 @@ def test_cli_live_and_the_live_preflight_action_agree_on_every_detection_fixture
                          env=env, capture_output=True, text=True, check=False, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     expected = _cli_verdicts()
+    assert len(CASES) >= 7 and "unknown-gpu" in CASES
     ids = {check for _verdict, checks, _driver in expected.values() for check, _status in checks}
     assert {"gpu_count", "pcie_link", "ram", "os", "stack", "declaration"} <= ids  # every kind was compared
     for name in HOSTS:
