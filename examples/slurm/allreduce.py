@@ -7,6 +7,7 @@ Backend NCCL when the process has a GPU, gloo otherwise. Every rank fills a tens
 sum all-reduce every element must be n(n+1)/2. Rank 0 prints one JSON line: the check and the bandwidth
 (algbw = bytes/time; busbw = algbw * 2(n-1)/n, the figure nccl-tests reports).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,20 @@ def slurm_env() -> tuple[int, int, int, str, int]:
     rank = int(os.environ["SLURM_PROCID"])
     world = int(os.environ["SLURM_NTASKS"])
     local_rank = int(os.environ.get("SLURM_LOCALID", "0"))
-    first = subprocess.run(["scontrol", "show", "hostnames", os.environ["SLURM_JOB_NODELIST"]],
-                           check=True, capture_output=True, text=True).stdout.split()[0]
+    first = subprocess.run(
+        ["scontrol", "show", "hostnames", os.environ["SLURM_JOB_NODELIST"]],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[0]
     port = 29500 + int(os.environ.get("SLURM_JOB_ID", "0")) % 1000
-    return rank, world, local_rank, os.environ.get("MASTER_ADDR", first), int(os.environ.get("MASTER_PORT", port))
+    return (
+        rank,
+        world,
+        local_rank,
+        os.environ.get("MASTER_ADDR", first),
+        int(os.environ.get("MASTER_PORT", port)),
+    )
 
 
 def main() -> int:
@@ -66,12 +77,24 @@ def main() -> int:
     size = n * 4
     algbw = size / seconds / 1e9
     if rank == 0:
-        print(json.dumps({
-            "check": "allreduce", "backend": backend, "world_size": world, "torch": torch.__version__,
-            "bytes": size, "iters": args.iters, "seconds_per_op": round(seconds, 6),
-            "algbw_gbps": round(algbw, 3), "busbw_gbps": round(algbw * 2 * (world - 1) / world, 3),
-            "expected": want, "sum_ok": oks.item() == world,
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "check": "allreduce",
+                    "backend": backend,
+                    "world_size": world,
+                    "torch": torch.__version__,
+                    "bytes": size,
+                    "iters": args.iters,
+                    "seconds_per_op": round(seconds, 6),
+                    "algbw_gbps": round(algbw, 3),
+                    "busbw_gbps": round(algbw * 2 * (world - 1) / world, 3),
+                    "expected": want,
+                    "sum_ok": oks.item() == world,
+                }
+            ),
+            flush=True,
+        )
     dist.destroy_process_group()
     return 0 if oks.item() == world else 1
 

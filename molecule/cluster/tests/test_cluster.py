@@ -61,7 +61,10 @@ def test_srun_two_node_allreduce_gloo(host: testinfra.host.Host) -> None:
     t0 = time.monotonic()
     run = host.run(
         "cd /root && PYTHONPATH=%s timeout 300 srun -N2 -w %s --ntasks-per-node=1 "
-        "python3 /root/allreduce.py --mib 16 --iters 10", TORCH, ",".join(NODES))
+        "python3 /root/allreduce.py --mib 16 --iters 10",
+        TORCH,
+        ",".join(NODES),
+    )
     assert run.rc == 0, run.stdout + run.stderr
     result = json.loads([ln for ln in run.stdout.splitlines() if ln.startswith("{")][-1])
     assert result["sum_ok"] is True and result["expected"] == 3.0, result
@@ -103,7 +106,8 @@ def test_third_node_changed_only_what_it_must() -> None:
         node = _on(n)
         newer = node.check_output(
             "find /etc/munge/munge.key /etc/slurm/cgroup.conf /etc/slurm/gres.conf /etc/slurm/slurm.conf "
-            "-newer /var/tmp/dlrig-before-node3 2>/dev/null || true").split()
+            "-newer /var/tmp/dlrig-before-node3 2>/dev/null || true"
+        ).split()
         assert newer == ["/etc/slurm/slurm.conf"], (n, newer)
     for n in [CTL, *NODES, NEW]:
         assert f"NodeName={NEW} " in _on(n).file("/etc/slurm/slurm.conf").content_string
