@@ -121,8 +121,8 @@ def test_munge_key_identical_0400_and_absent_from_logs() -> None:
         assert (f.user, f.group, f.mode) == ("munge", "munge", 0o400), n
         sums.add(f.sha256sum)
         key = node.check_output("cat /etc/munge/munge.key").strip()
-        assert node.run("grep -rqsF %s /var/log /var/tmp /root", key[:40]).rc == 1, n
-        assert node.run("journalctl --no-pager -q | grep -qF %s", key[:40]).rc == 1, n
+        assert node.run("grep -rqsF %s /var/log /var/tmp /root", key[:40]).rc != 0, n
+        assert node.run("journalctl --no-pager -q | grep -qF %s", key[:40]).rc != 0, n
     assert len(sums) == 1
     assert len(key) > 100
     log = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.log")
