@@ -71,9 +71,10 @@ def test_srun_two_node_allreduce_gloo(host: testinfra.host.Host) -> None:
     assert result["backend"] == "gloo" and result["world_size"] == 2, result
     result["wall_s"] = round(time.monotonic() - t0, 1)
     print("ALLREDUCE", json.dumps(result))
-    out = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
-    if out:
-        Path(out, "allreduce.json").write_text(json.dumps(result) + "\n")
+    # The figures outlive the scenario (its ephemeral directory goes with destroy): the engine's work dir.
+    for out in (os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), os.environ.get("DLRIG_MOLECULE_WORK")):
+        if out and Path(out).is_dir():
+            Path(out, "cluster-allreduce.json").write_text(json.dumps(result) + "\n")
 
 
 def test_more_gpus_than_a_node_has_is_refused_by_slurm(host: testinfra.host.Host) -> None:
