@@ -126,7 +126,10 @@ def planned_software(today: dict[str, Any], planned_plan: Any) -> dict[str, Any]
         return None
     decision = decide_driver(planned_plan, str(branch), planned_plan.os.distribution, planned_plan.os.release)
     changes = decision.action in ("upgrade", "downgrade")
-    return {"driver": decision.as_dict(), "changes": changes, "lines": change_lines(decision)}
+    from dlrig.envplan import decision_environments
+
+    return {"driver": decision.as_dict(), "changes": changes, "lines": change_lines(decision),
+            "environments": decision_environments(decision.as_dict())}
 
 
 def what_if_document(hosts: Sequence[tuple[str, dict[str, Any]]], specs: Sequence[str]) -> dict[str, Any]:
@@ -174,7 +177,10 @@ def _live_driver(plan: Any, facts: dict[str, Any] | None,
     check = driver_check(plan, decision)
     if check is not None:
         checks.append(check.as_dict())
-    return {**decision.as_dict(), "lines": change_lines(decision)}
+    from dlrig.envplan import decision_environments
+
+    return {**decision.as_dict(), "lines": change_lines(decision),
+            "environments": decision_environments(decision.as_dict())}
 
 
 def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequence[str],
