@@ -68,7 +68,7 @@ def runs(host: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     refused = run_converge(HOST, tmp, switch)
     done["refused"] = _state(host, refused)
     # Every file the refused run wrote where a driver change would write (Ansible's own temporary files
-    # live under /root/.ansible and the facts record under /var/lib/dlrig-test, neither of them here).
+    # live in the remote user's home and the facts record under /var/lib/dlrig-test, neither of them here).
     find = f"find /etc /usr /lib /var/lib/dpkg /opt -xdev -newer {MARK} -print"
     done["written"] = run_ok(host, find).split()
     consent = {**switch, "nvidia_driver_allow_downgrade": True}
