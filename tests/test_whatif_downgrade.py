@@ -20,8 +20,11 @@ from dlrig.upgrade.live import Detection, live_document
 INVENTORY = Path(__file__).resolve().parent / "fixtures" / "inventories" / "turing-jammy"
 SPEC = "gpus=1x GeForce RTX 2070+1x GeForce GTX 1080 Ti"
 DOWNGRADE = "driver 595 → 580 (downgrade: GeForce GTX 1080 Ti is Pascal; 580 is its last branch)"
-LINES = [DOWNGRADE, "CUDA 13.2 → 12.9", "PyTorch environment rebuilt (cu132 → cu126)",
-         "TensorFlow environment rebuilt (CUDA 13.2 → 12.9)"]
+# Pascal has no open kernel modules: 580 comes with the proprietary ones. The TensorFlow lock names no
+# system CUDA (tensorflow[and-cuda] brings its own), so that environment is kept (dlrig/envplan.py).
+TF_LOCK = "py3.10-tensorflow2.21.0-cuda-keras3.12.4"
+LINES = [DOWNGRADE, "kernel modules open → proprietary", "CUDA 13.2 → 12.9",
+         "PyTorch environment rebuilt (cu132 → cu126)", f"TensorFlow environment kept (same lock: {TF_LOCK})"]
 
 
 def _block(out: str, host: str) -> str:
@@ -45,13 +48,18 @@ def test_what_if_json_carries_the_decision_and_the_lines():
     assert code == 0, err
     software = json.loads(out)["hosts"][0]["software"]
     assert software["changes"] is True
-    assert software["lines"][:4] == LINES
+    assert software["lines"][:len(LINES)] == LINES
     driver = software["driver"]
     assert (driver["action"], driver["installed_branch"], driver["branch"]) == ("downgrade", "595", "580")
     assert driver["forced_by"] == ["GeForce GTX 1080 Ti is Pascal; 580 is its last branch"]
     assert driver["needs_consent"] is True and driver["consent"] is None
     variants = (driver["before"]["torch_cuda_variant"], driver["stack"]["torch_cuda_variant"])
     assert variants == ("cu132", "cu126")
+    envs = {e["env"]: e for e in software["environments"]}
+    assert envs["pytorch"]["action"] == "rebuilt" and envs["pytorch"]["changes"] == ["cu132 → cu126"]
+    assert envs["pytorch"]["lock_after"] == "py3.10-torch2.14.1-cu126-torchvision0.29.1-fastai2.8.12"
+    assert envs["tensorflow"]["action"] == "kept"
+    assert envs["tensorflow"]["lock_before"] == envs["tensorflow"]["lock_after"] == TF_LOCK
 
 
 def test_what_if_without_a_driver_change_prints_no_software_section():
@@ -102,7 +110,7 @@ def test_live_preflight_fails_on_a_downgrade_without_consent(tmp_path):
     assert "driver 595 → 580 is a downgrade (GeForce GTX 1080 Ti is Pascal; 580 is its last branch)" \
         in message
     assert "nvidia_driver_allow_downgrade: true" in message and "take the GeForce GTX 1080 Ti out" in message
-    assert host["driver"]["action"] == "downgrade" and host["driver"]["lines"][:4] == LINES
+    assert host["driver"]["action"] == "downgrade" and host["driver"]["lines"][:len(LINES)] == LINES
     shown = render({"mode": "live", "hosts": [host]})
     assert "FAIL driver" in shown and "is a downgrade" in shown
 
@@ -115,6 +123,8 @@ def test_live_preflight_passes_a_consented_downgrade_and_says_what_changes(tmp_p
     assert checks["driver"]["message"].startswith("; ".join(LINES))
     assert checks["driver"]["message"].endswith("consent: nvidia_driver_allow_downgrade: true")
     assert checks["driver"]["driver"]["consent"] == "nvidia_driver_allow_downgrade: true"
+    kept = [e["env"] for e in host["driver"]["environments"] if e["action"] == "kept"]
+    assert kept == ["tensorflow"] and checks["driver"]["environments"] == host["driver"]["environments"]
 
 
 def test_a_consent_that_is_not_a_boolean_is_bad_input_of_the_live_preflight(tmp_path):

@@ -8,6 +8,7 @@ from dlrig.checks.registry import Context, live_check
 from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
 from dlrig.upgrade.driver import DriverDecision, change_lines, consent_hint
+from dlrig.upgrade.envplan import decision_environments
 
 
 def driver_check(plan: HostPlan, decision: DriverDecision) -> CheckResult | None:
@@ -15,7 +16,8 @@ def driver_check(plan: HostPlan, decision: DriverDecision) -> CheckResult | None
     any task runs, when nothing consents to it."""
     if decision.action != "downgrade":
         return None
-    figures = {"driver": decision.as_dict(), "changes": change_lines(decision)}
+    figures = {"driver": decision.as_dict(), "changes": change_lines(decision),
+               "environments": decision_environments(decision.as_dict())}
     if decision.needs_consent:
         return CheckResult("driver", "fail", consent_hint(decision, plan.name), figures=figures)
     return CheckResult("driver", "ok", "; ".join(change_lines(decision)), figures=figures)

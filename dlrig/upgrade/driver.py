@@ -373,17 +373,19 @@ def change_lines(decision: DriverDecision | Mapping[str, Any]) -> list[str]:
         return [f"driver {new} kept"]
     if action not in ("downgrade", "upgrade") or not new:
         return [f"driver: {action} {new or ''}".rstrip()]
+    from dlrig.upgrade.envplan import environment_plans, flavour_line
+
     forced = "; ".join(d.get("forced_by") or []) or (d.get("consent") or "")
     lines = [f"driver {old} → {new} ({action}{': ' + forced if action == 'downgrade' and forced else ''})"]
     before: Mapping[str, Any] = d.get("before") or {}
     after: Mapping[str, Any] = d.get("stack") or {}
+    flavour = flavour_line(before, after)
+    lines += [flavour] if flavour else []
     if before.get("cuda") and after.get("cuda"):
         same = before["cuda"] == after["cuda"]
         lines.append(f"CUDA {after['cuda']} kept" if same else f"CUDA {before['cuda']} → {after['cuda']}")
-        for env, label in ENV_LABELS.items():
-            diffs = stack_diff(before, after, env)
-            lines.append(f"{label} environment rebuilt ({', '.join(_arrow(x) for x in diffs)})" if diffs
-                         else f"{label} environment kept")
+        # Rebuilt or kept as the lock the role would install changes or not (dlrig/envplan.py).
+        lines += [plan.line() for plan in environment_plans(before, after)]
     elif after.get("cuda"):
         lines.append(f"CUDA {after['cuda']}; each framework environment is rebuilt where its build differs")
     if action == "downgrade":

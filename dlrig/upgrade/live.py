@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dlrig.errors import InputError
+from dlrig.upgrade.envplan import decision_environments
 
 MODULE = "dlrig.rig.hardware_facts"
 FACT = "dlrig_hardware"
@@ -213,7 +214,8 @@ def live_host(plan: Any, facts: Mapping[str, Any] | None, *, error: str | None =
     ctx = live_context(plan, facts, error=error, unreachable=unreachable, os_release=os_release)
     results = run(ctx)
     decision = ctx.driver_decision
-    driver = None if decision is None else {**decision.as_dict(), "lines": change_lines(decision)}
+    driver = None if decision is None else {**decision.as_dict(), "lines": change_lines(decision),
+                                             "environments": decision_environments(decision.as_dict())}
     return host_entry(plan, results, reachable=not unreachable,
                       detected=None if ctx.detected is None else detected_summary(ctx.detected),
                       driver=driver)

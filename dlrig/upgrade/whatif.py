@@ -9,6 +9,7 @@ from typing import Any
 
 from dlrig.errors import InputError
 from dlrig.upgrade.capacity import capacity_for
+from dlrig.upgrade.envplan import decision_environments
 from dlrig.upgrade.spec import apply_what_if, parse_specs
 
 # The figures worth a column in the side-by-side view, in display order.
@@ -122,7 +123,8 @@ def planned_software(today: dict[str, Any], planned_plan: Any) -> dict[str, Any]
         return None
     decision = decide_driver(planned_plan, str(branch), planned_plan.os.distribution, planned_plan.os.release)
     changes = decision.action in ("upgrade", "downgrade")
-    return {"driver": decision.as_dict(), "changes": changes, "lines": change_lines(decision)}
+    return {"driver": decision.as_dict(), "changes": changes, "lines": change_lines(decision),
+            "environments": decision_environments(decision.as_dict())}
 
 
 def what_if_document(hosts: Sequence[tuple[str, dict[str, Any]]], specs: Sequence[str]) -> dict[str, Any]:

@@ -84,6 +84,15 @@ UNIT
   build
 done
 
+# --- NVIDIA driver, proprietary kernel modules (issue 20: a Pascal card, which has no open modules,
+# moves a 590 open box to 580 proprietary; driver-policies' dlrig-drvpol-flavour). The two module
+# packages exclude each other, as the other flavour's held package would block apt without the role.
+pkg nvidia-kernel-dkms "$DRIVER" "" "NVIDIA binary kernel module DKMS source"
+echo "Conflicts: nvidia-kernel-open-dkms" >>"$P/DEBIAN/control"
+mkdir -p "$P/usr/share/doc/nvidia-kernel-dkms"
+echo "test double of nvidia-kernel-dkms $DRIVER" >"$P/usr/share/doc/nvidia-kernel-dkms/README.dlrig"
+build
+
 # --- CUDA toolkits side by side (each registers the "cuda" alternative like NVIDIA's packages) ---
 for cv in 12.8:12.8.1-1:128 12.6:12.6.3-1:126; do
   IFS=: read -r ver debver prio <<<"$cv"
