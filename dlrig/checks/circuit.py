@@ -96,8 +96,8 @@ def check_circuit(plan: HostPlan, hosts: Sequence[HostPlan] | None = None) -> Ch
     if undeclared:
         what += f"; not counted (no hardware declared): {', '.join(undeclared)}"
     if total > rating:
-        return CheckResult(CHECK_ID, "fail", f"{what}: above the breaker's rating; the breaker trips — move a "
-                           "host to another circuit or set power_limit_w on the GPUs", figures)
+        return CheckResult(CHECK_ID, "fail", f"{what}: above the breaker's rating; the breaker trips — "
+                           "move a host to another circuit or set power_limit_w on the GPUs", figures)
     if total > continuous:
         return CheckResult(CHECK_ID, "warn", f"{what}: above the {data.continuous_pct:g} % a continuous load "
                            "may use — move a host to another circuit or set power_limit_w on the GPUs",

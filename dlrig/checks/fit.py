@@ -13,6 +13,7 @@ there down. Cards fill the GPU slots in ``gpu_slots`` order unless a line names 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -68,9 +69,9 @@ def check_fit(plan: HostPlan) -> CheckResult:
     else:
         known = board_positions(board.model)
         if known is None:
-            return skipped(CHECK_ID, f"the slot positions of {board.model or 'the motherboard'} are not in the "
-                           "catalogue; give hardware.motherboard.gpu_slot_positions (the expansion-slot position "
-                           "of each GPU slot, e.g. [1, 3, 5, 7])")
+            return skipped(CHECK_ID, f"the slot positions of {board.model or 'the motherboard'} are not in "
+                           "the catalogue; give hardware.motherboard.gpu_slot_positions (the expansion-slot "
+                           "position of each GPU slot, e.g. [1, 3, 5, 7])")
         positions = list(known.value)
         positions_source = f"catalogue: {known.source}" + (" (unverified)" if known.unverified else "")
     case_declared = hw.case is not None
@@ -99,7 +100,7 @@ def check_fit(plan: HostPlan) -> CheckResult:
 
     placed = sorted((c for c in cards if c["position"] is not None), key=lambda c: c["position"])
     airflow = []
-    for upper, lower in zip(placed, placed[1:], strict=False):
+    for upper, lower in itertools.pairwise(placed):
         gap = lower["position"] - (upper["position"] + math.ceil(upper["slot_width"]))
         if upper["cooler"] == "open-air" and gap <= 0:
             airflow.append({"upper": upper["index"], "lower": lower["index"], "gap": max(gap, 0)})
@@ -126,13 +127,14 @@ def check_fit(plan: HostPlan) -> CheckResult:
     parts = []
     for c in beyond:
         overhang = c["covers"][-1] - case_slots
-        parts.append(f"GPU {c['index']} ({c['model']}, {c['slot_width']:g} slots at position {c['position']}) "
-                     f"needs {c['covers'][-1]} expansion slots, the case has {case_slots}"
+        parts.append(f"GPU {c['index']} ({c['model']}, {c['slot_width']:g} slots at position "
+                     f"{c['position']}) needs {c['covers'][-1]} expansion slots, the case has {case_slots}"
                      f"{'' if case_declared else ' (assumed: declare hardware.case.expansion_slots)'}: "
                      f"it does not fit by {overhang} slot{'s' if overhang > 1 else ''}")
     for a in airflow:
-        parts.append(f"GPU {a['upper']} (open-air) has no free slot below it before GPU {a['lower']}: it breathes "
-                     "that card's heat — leave a slot free, use blower cards, or lower the power limits")
+        parts.append(f"GPU {a['upper']} (open-air) has no free slot below it before GPU {a['lower']}: "
+                     "it breathes that card's heat — leave a slot free, use blower cards, "
+                     "or lower the power limits")
     if passive:
         parts.append(f"GPU {', '.join(map(str, passive))} passive: needs a server chassis's forced airflow")
     fits = ("every card fits the case" if not beyond

@@ -61,10 +61,11 @@ def load() -> PowerFitData:
         excursions_atx3=tuple((str(e["duration"]), int(e["pct"])) for e in tr["excursions_atx3"]),
         continuous_pct=float(circuit["continuous_pct"]),
         circuit_source=str(circuit["source"]),
-        cards={normalise(str(e["model"])): CardForm(float(e["slot_width"]), str(e["cooler"]), str(e["source"]),
-                                                    _unverified(e)) for e in data["gpus"]},
-        boards={normalise(str(e["model"])): Sourced([int(p) for p in e["gpu_slot_positions"]], str(e["source"]),
-                                                    _unverified(e)) for e in data["motherboards"]},
+        cards={normalise(str(e["model"])): CardForm(float(e["slot_width"]), str(e["cooler"]),
+                                                    str(e["source"]), _unverified(e)) for e in data["gpus"]},
+        boards={normalise(str(e["model"])): Sourced([int(p) for p in e["gpu_slot_positions"]],
+                                                    str(e["source"]), _unverified(e))
+                for e in data["motherboards"]},
         default_expansion_slots=int(case["default_expansion_slots"]),
         case_source=str(case["source"]),
     )

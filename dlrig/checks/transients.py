@@ -84,4 +84,5 @@ def check_transients(plan: HostPlan) -> CheckResult:
     if peak > tolerated:
         return CheckResult(CHECK_ID, "fail", f"{what}: exceeds it by {fmt_w(peak - tolerated)} — an older "
                            f"PSU's over-current protection switches the box off under load{advice}", figures)
-    return CheckResult(CHECK_ID, "warn", f"{what}: less than the {headroom:g} % headroom left{advice}", figures)
+    return CheckResult(CHECK_ID, "warn", f"{what}: less than the {headroom:g} % headroom left{advice}",
+                       figures)
