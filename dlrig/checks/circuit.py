@@ -75,7 +75,7 @@ def check_circuit(plan: HostPlan, hosts: Sequence[HostPlan] | None = None) -> Ch
         return skipped(CHECK_ID, "power.circuit is not declared")
     data = load()
     on_it = list(hosts) if hosts else [plan]
-    listed = []
+    listed: list[dict[str, Any]] = []
     for host in on_it:
         watts = wall_w(host)
         listed.append({"name": host.name, "wall_w": None if watts is None else round(watts, 1)})
