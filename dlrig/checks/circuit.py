@@ -15,7 +15,7 @@ from typing import Any
 
 from dlrig.checks._common import fmt_w, skipped
 from dlrig.checks.energy import efficiency_at
-from dlrig.checks.fitdata import load
+from dlrig.checks._fitdata import load
 from dlrig.checks.psu import max_draw_w
 from dlrig.errors import InputError
 from dlrig.hardware import HostPlan

@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 from dlrig.checks._common import skipped
-from dlrig.checks.fitdata import board_positions, card_form, load
+from dlrig.checks._fitdata import board_positions, card_form, load
 from dlrig.hardware import GpuDecl, HostPlan
 from dlrig.result import CheckResult
 

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from dlrig.checks._common import fmt_w, skipped
-from dlrig.checks.fitdata import load, spike_factor
+from dlrig.checks._fitdata import load, spike_factor
 from dlrig.checks.psu import max_draw_w
 from dlrig.hardware import GpuDecl, HostPlan
 from dlrig.result import CheckResult
