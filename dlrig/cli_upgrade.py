@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from dlrig.errors import InputError
-from dlrig.result import worst
 
 # Module arguments of the ad-hoc detection run: templated per host by Ansible, so the inventory's
 # live_preflight_* variables point detection at a fixture tree or another nvidia-smi, as in the playbook.
@@ -118,11 +117,11 @@ def planned_software(today: dict[str, Any], planned_plan: Any) -> dict[str, Any]
     """What the plan does to the software: the driver decision the upgrade would take on a box running
     today's resolved stack, and its lines ("driver 595 → 580 (downgrade: …)", "CUDA 13.2 → 12.9",
     "PyTorch environment rebuilt (cu132 → cu126)", …). None when today's stack is not resolved."""
+    from dlrig.checks.stack import resolved_driver
     from dlrig.upgrade import change_lines, decide_driver
 
-    stack = next((c for c in today.get("checks") or [] if c.get("id") == "stack"), None)
-    branch = (stack or {}).get("driver")
-    if planned_plan.os is None or not branch or (stack or {}).get("status") == "fail":
+    branch = resolved_driver(today.get("checks") or [])
+    if planned_plan.os is None or not branch:
         return None
     decision = decide_driver(planned_plan, str(branch), planned_plan.os.distribution, planned_plan.os.release)
     changes = decision.action in ("upgrade", "downgrade")
@@ -139,49 +138,11 @@ def what_if_document(hosts: Sequence[tuple[str, dict[str, Any]]], specs: Sequenc
 
 # --- --live -----------------------------------------------------------------------------------------
 
-def _detected_summary(facts: dict[str, Any] | None) -> dict[str, Any] | None:
-    if facts is None:
-        return None
-    from dlrig.detect import from_facts
-
-    hw = from_facts(facts)
-    return {
-        "gpus": [{"pci_address": g.pci_address, "model": g.model, "present": g.present, "slot": g.slot,
-                  "current_link_width": g.current_link_width, "max_link_width": g.max_link_width,
-                  "current_link_gen": g.current_link_gen, "max_link_gen": g.max_link_gen,
-                  "power_limit_w": g.power_limit_w, "power_min_limit_w": g.power_min_limit_w,
-                  "power_max_limit_w": g.power_max_limit_w, "problems": list(g.problems)} for g in hw.gpus],
-        "driver_version": hw.driver_version,
-        "cpu_model": hw.cpu_model,
-        "ram_gb": hw.ram_gb,
-        "kernel": hw.kernel,
-        "secure_boot": hw.secure_boot,
-    }
-
-
-def _live_driver(plan: Any, facts: dict[str, Any] | None,
-                 checks: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The upgrade's driver decision for the detected driver (with its lines); a downgrade adds a ``driver``
-    check to ``checks``, failing when nothing consents to it. None without facts or a declared ``os``."""
-    from dlrig.detect import from_facts
-    from dlrig.upgrade import allow_downgrade, change_lines, decide_driver, driver_check
-
-    allow = allow_downgrade(plan)  # a non-boolean consent is bad input, before anything else
-    if facts is None or plan.os is None or plan.hardware is None:
-        return None
-    decision = decide_driver(plan, from_facts(facts).driver_version, plan.os.distribution, plan.os.release,
-                             allow=allow)
-    check = driver_check(plan, decision)
-    if check is not None:
-        checks.append(check.as_dict())
-    return {**decision.as_dict(), "lines": change_lines(decision)}
-
-
 def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequence[str],
                   limit: str | None, *, become: bool = False, detector: Any = None) -> dict[str, Any]:
     """Detect every host over Ansible, then run its live checks; ``detector`` replaces detection in tests."""
     from dlrig.hardware import parse_host
-    from dlrig.live import DetectionError, detect, live_results
+    from dlrig.live import DetectionError, detect, live_host
 
     plans = [parse_host(name, hostvars) for name, hostvars in hosts]  # bad input first, before any SSH
     run = detector or detect
@@ -193,17 +154,8 @@ def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequ
     entries = []
     for plan in plans:
         detection = found[plan.name]
-        checks = live_results(plan, detection)
-        driver = _live_driver(plan, detection.facts if detection.error is None else None, checks)
-        entries.append({
-            "name": plan.name,
-            "declared": plan.hardware is not None,
-            "verdict": worst([c["status"] for c in checks]),
-            "reachable": not detection.unreachable,
-            "checks": checks,
-            "detected": _detected_summary(detection.facts),
-            "driver": driver,
-        })
+        entries.append(live_host(plan, detection.facts, error=detection.error,
+                                 unreachable=detection.unreachable))
     return {"mode": "live", "hosts": entries}
 
 

@@ -29,21 +29,12 @@ def _key_figures(check_id: str, view: dict[str, Any] | None, currency: str | Non
     """A few words of figures for one side of a check row."""
     if view is None:
         return "(not run)"
-    f = view.get("figures") or {}
-    if check_id == "psu_headroom" and "max_draw_w" in f:
-        return f"{_num(f['max_draw_w'])} of {_num(f.get('psu_w'))} W ({_num(f.get('load_pct'))} %)"
-    if check_id == "pcie_lanes" and "lanes_used" in f:
-        return f"{_num(f['lanes_used'])} of {_num(f.get('lanes_available'))} lanes"
-    if check_id == "gpu_slots" and "gpu_count" in f:
-        return f"{_num(f['gpu_count'])} GPU(s) in {_num(f.get('gpu_slots'))} slots"
-    if check_id == "ram_vs_vram" and "ram_gb" in f:
-        return f"{_num(f['ram_gb'])} GB RAM / {_num(f.get('vram_gb'))} GB VRAM"
-    if check_id == "energy" and f.get("monthly_cost") is not None:
-        return f"{f['monthly_cost']:.2f} {currency or f.get('currency') or ''}/month".replace(" /", "/")
-    if check_id == "stack" and f:
-        return ", ".join(f"{label} {f[key]}" for key, label in (("driver", "driver"), ("cuda", "CUDA"))
-                         if f.get(key))
-    return ""
+    from dlrig.checks.registry import REGISTRY
+
+    described = REGISTRY.get(check_id, "what_if")
+    if described is None or described.key_figures is None:
+        return ""
+    return described.key_figures(view.get("figures") or {}, currency)
 
 
 def render_what_if_host(host: dict[str, Any], colour: bool = False) -> list[str]:

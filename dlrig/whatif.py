@@ -293,17 +293,6 @@ SUMMARY_FIGURES = (
     ("monthly_cost", "energy / month", ""),
 )
 
-# Per check, the figures shown next to its status (those present in the check's JSON entry).
-CHECK_FIGURES: dict[str, tuple[str, ...]] = {
-    "psu_headroom": ("max_draw_w", "psu_w", "load_pct", "free_w", "more_gpus"),
-    "pcie_lanes": ("lanes_used", "lanes_available"),
-    "gpu_slots": ("gpu_count", "gpu_slots", "free_slots"),
-    "ram_vs_vram": ("ram_gb", "vram_gb"),
-    "energy": ("monthly_cost", "currency", "wall_w"),
-    "stack": ("driver", "cuda", "torch", "tensorflow"),
-}
-
-
 @dataclass(frozen=True)
 class CheckRow:
     id: str
@@ -319,7 +308,10 @@ class CheckRow:
 
 
 def _check_view(check: Mapping[str, Any]) -> dict[str, Any]:
-    keys = CHECK_FIGURES.get(str(check.get("id")), ())
+    from dlrig.checks.registry import REGISTRY
+
+    described = REGISTRY.get(str(check.get("id")), "what_if")
+    keys = described.figures if described is not None else ()
     figures = {k: check[k] for k in keys if k in check}
     return {"status": check.get("status"), "message": check.get("message"), "figures": figures}
 

@@ -85,7 +85,8 @@ def live_json(detections: dict[str, Detection]) -> dict[str, Any]:
 def test_every_live_document_validates(case: str) -> None:
     document = valid(live_json({"deep-al": Detection("deep-al", facts=facts(case))}))
     assert document["mode"] == "live"
-    assert all(host["summary"] is None for host in document["hosts"])
+    # The same host shape as a plan report: the declared build's summary beside the live checks.
+    assert all(host["summary"]["max_draw_w"] == 416 for host in document["hosts"])
 
 
 def test_a_live_document_with_failed_detection_validates() -> None:

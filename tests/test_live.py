@@ -21,7 +21,7 @@ from dlrig.live import (
     build_command,
     detect,
     detection_env,
-    live_results,
+    live_host,
     parse_json_output,
 )
 
@@ -73,7 +73,7 @@ def test_command_and_environment():
 
 def test_a_failed_detection_is_a_failing_check():
     plan = parse_host("box", {"hardware": REFERENCE["hardware"]})
-    checks = live_results(plan, Detection("box", error="unreachable: no route to host", unreachable=True))
+    checks = live_host(plan, None, error="unreachable: no route to host", unreachable=True)["checks"]
     assert checks == [{"id": "detect", "status": "fail", "unreachable": True,
                        "message": "could not detect the hardware: unreachable: no route to host"}]
 
