@@ -23,7 +23,10 @@ def host_report(plan: HostPlan, results: list[CheckResult]) -> dict[str, Any]:
 
 def build_report(plans: list[HostPlan]) -> dict[str, Any]:
     """The whole report: every host's checks run and summarised."""
-    return {"hosts": [host_report(plan, run_checks(plan)) for plan in plans]}
+    from dlrig.checks.circuit import hosts_together  # hosts on one wall circuit add up (issue 12)
+
+    with hosts_together(plans):
+        return {"hosts": [host_report(plan, run_checks(plan)) for plan in plans]}
 
 
 def exit_code(report: dict[str, Any], strict: bool = False) -> int:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dlrig.checks._fitdata import load, spike_factor
 from dlrig.checks.circuit import circuit_results, wall_w
 from dlrig.checks.fit import check_fit
-from dlrig.checks._fitdata import load, spike_factor
 from dlrig.checks.transients import check_transients
 from dlrig.errors import InputError
 from dlrig.hardware import parse_host

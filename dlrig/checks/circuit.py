@@ -10,18 +10,39 @@ a continuous load), ``fail`` above the breaker's full rating.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from dlrig.checks._common import fmt_w, skipped
-from dlrig.checks.energy import efficiency_at
 from dlrig.checks._fitdata import load
+from dlrig.checks.energy import efficiency_at
 from dlrig.checks.psu import max_draw_w
+from dlrig.checks.registry import plan_check
 from dlrig.errors import InputError
 from dlrig.hardware import HostPlan
+from dlrig.output.numbers import num
 from dlrig.result import CheckResult
 
 CHECK_ID = "circuit"
+
+# The hosts of the report being built (report.build_report sets them): a host's circuit counts every
+# host naming the same circuit. Outside a report (a single-host action, a what-if) the host stands alone.
+_HOSTS: contextvars.ContextVar[tuple[HostPlan, ...]] = contextvars.ContextVar("dlrig_circuit_hosts",
+                                                                              default=())
+
+
+@contextmanager
+def hosts_together(plans: Sequence[HostPlan]) -> Iterator[None]:
+    """Count ``plans`` together on their circuits while checks run (InputError on a circuit given two
+    ratings)."""
+    validate_circuits(plans)
+    token = _HOSTS.set(tuple(plans))
+    try:
+        yield
+    finally:
+        _HOSTS.reset(token)
 
 
 def wall_w(plan: HostPlan) -> float | None:
@@ -66,6 +87,35 @@ def circuit_results(plans: Sequence[HostPlan]) -> dict[str, CheckResult]:
         else:
             results[plan.name] = check_circuit(plan, groups[plan.power.circuit.name])
     return results
+
+
+def circuit_line(check: Mapping[str, Any]) -> list[str]:
+    """The per-circuit line under the check's row."""
+    if check.get("skipped"):
+        return []
+    hosts = " + ".join(f"{h['name']} {num(round(h['wall_w']))} W" for h in check["hosts"]
+                       if h["wall_w"] is not None)
+    return [f"  circuit {check['circuit']}: {hosts} = {num(round(check['total_wall_w']))} W at the wall "
+            f"({num(check['amps_drawn'])} A) of {num(check['continuous_w'])} W continuous "
+            f"({num(check['volts'])} V x {num(check['amps'])} A x {num(check['continuous_pct'])} %)"]
+
+
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    if "total_wall_w" not in f:
+        return ""
+    return f"{num(round(f['total_wall_w']))} of {num(f.get('continuous_w'))} W on {f.get('circuit')}"
+
+
+@plan_check(CHECK_ID, order=55, figures=("circuit", "total_wall_w", "continuous_w", "load_pct"),
+            key_figures=key_figures, details=circuit_line)
+def check_circuit_of(plan: HostPlan) -> CheckResult:
+    """The registered check: ``plan``'s circuit with the hosts of the report on the same circuit."""
+    circuit = plan.power.circuit
+    peers = [p for p in _HOSTS.get() if circuit is not None and p.power.circuit is not None
+             and p.power.circuit.name == circuit.name]
+    if plan.name not in {p.name for p in peers}:
+        peers = [plan, *peers]
+    return check_circuit(plan, [plan if p.name == plan.name else p for p in peers])
 
 
 def check_circuit(plan: HostPlan, hosts: Sequence[HostPlan] | None = None) -> CheckResult:

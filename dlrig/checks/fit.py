@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from dlrig.checks._common import skipped
 from dlrig.checks._fitdata import board_positions, card_form, load
+from dlrig.checks.registry import plan_check
 from dlrig.hardware import GpuDecl, HostPlan
+from dlrig.output.numbers import num
 from dlrig.result import CheckResult
 
 CHECK_ID = "fit"
@@ -56,6 +59,36 @@ def _assign(gpus: list[GpuDecl], slots: int) -> list[tuple[GpuDecl, int | None]]
     return cards
 
 
+def slot_map(check: Mapping[str, Any]) -> list[str]:
+    """The slot map under the check's row: each expansion-slot position, what sits there or covers it."""
+    if check.get("skipped"):
+        return []
+    cards = {c["index"]: c for c in check["cards"]}
+    lines = [f"  slot map ({num(check['expansion_slots'])} expansion slots"
+             f"{'' if check['case_declared'] else ', assumed'})"]
+    for row in check["slots"]:
+        where = f"GPU slot {row['gpu_slot']} x{row['lanes']}" if row["gpu_slot"] else ""
+        if row["card"]:
+            card = cards[row["card"]]
+            what = f"GPU {card['index']} {card['model']} ({num(card['slot_width'])}-slot {card['cooler']})"
+        elif row["covered_by"]:
+            what = f"covered by GPU {row['covered_by']}"
+        else:
+            what = "free"
+        past = "  PAST THE CASE" if row["beyond_case"] else ""
+        lines.append(f"    {row['position']:>2}  {where:<16} {what}{past}")
+    return lines
+
+
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    if "fits_case" not in f:
+        return ""
+    fits = "fits" if f["fits_case"] else "does not fit"
+    return f"{fits} {num(f.get('expansion_slots'))} slots, {len(f.get('airflow') or [])} airflow warning(s)"
+
+
+@plan_check(CHECK_ID, order=35, figures=("fits_case", "last_card_fits", "airflow", "expansion_slots"),
+            key_figures=key_figures, details=slot_map)
 def check_fit(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.motherboard is None or not hw.motherboard.gpu_slots:

@@ -11,12 +11,15 @@ failure says what passes: the power limit that fits, or an ATX 3 unit of N W.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from dlrig.checks._common import fmt_w, skipped
 from dlrig.checks._fitdata import load, spike_factor
 from dlrig.checks.psu import max_draw_w
+from dlrig.checks.registry import plan_check
 from dlrig.hardware import GpuDecl, HostPlan
+from dlrig.output.numbers import num
 from dlrig.result import CheckResult
 
 CHECK_ID = "psu_transients"
@@ -41,6 +44,32 @@ def gpu_spikes(gpus: list[GpuDecl]) -> list[dict[str, Any]]:
     return lines
 
 
+def spike_budget(check: Mapping[str, Any]) -> list[str]:
+    """The power budget's spike column, under the check's row: each GPU line sustained and in its
+    excursion, the rest of the build, the peak against what the PSU rides."""
+    if check.get("skipped") or not check.get("gpus"):
+        return []
+    lines = [f"  power budget with transients ({check['window']})"]
+    for gpu in check["gpus"]:
+        part = f"GPU {gpu['count']}x {gpu['model']}"
+        lines.append(f"    {part:<44} {gpu['count'] * gpu['each_w']:>6.0f} W  spike {gpu['spike_w']:>6.0f} W "
+                     f"(x{num(gpu['factor'])})")
+    lines.append(f"    {'rest of the build':<44} {check['rest_w']:>6.0f} W  spike {check['rest_w']:>6.0f} W")
+    lines.append(f"    {'peak':<44} {check['sustained_w']:>6.0f} W  spike {check['peak_w']:>6.0f} W  of "
+                 f"{num(check['tolerated_w'])} W the {num(check['psu_w'])} W {check['standard'].upper()} PSU "
+                 f"rides ({num(check['tolerance_pct'])} %)")
+    return lines
+
+
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    if "peak_w" not in f:
+        return ""
+    return f"{num(f['peak_w'])} W spikes of {num(f.get('tolerated_w'))} W ({f.get('standard')})"
+
+
+@plan_check(CHECK_ID, order=12, figures=("peak_w", "tolerated_w", "standard", "atx3_psu_w",
+                                         "power_limit_that_fits_w"),
+            key_figures=key_figures, details=spike_budget)
 def check_transients(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.psu is None:
