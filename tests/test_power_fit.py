@@ -152,7 +152,7 @@ def test_four_dual_slot_open_air_cards_warn_on_airflow_and_say_the_fourth_does_n
     assert f["fits_case"] is False and f["last_card_fits"] is False
     assert "GPU 4 (GeForce RTX 2080, 2 slots at position 7) needs 8 expansion slots" in result.message
     assert {(a["upper"], a["lower"]) for a in f["airflow"]} == {(1, 3), (3, 2), (2, 4)}
-    assert "breathes" in result.message
+    assert "open-air cards with no free slot below them (GPU 1 above GPU 3" in result.message
     # declared, the 7-slot case fails; an 8-slot case takes the fourth card (the airflow warning stays)
     assert check_fit(plan(FOUR_2080, case={"expansion_slots": 7})).status == "fail"
     eight = check_fit(plan(FOUR_2080, case={"expansion_slots": 8}))

@@ -164,10 +164,10 @@ def check_fit(plan: HostPlan) -> CheckResult:
                      f"{c['position']}) needs {c['covers'][-1]} expansion slots, the case has {case_slots}"
                      f"{'' if case_declared else ' (assumed: declare hardware.case.expansion_slots)'}: "
                      f"it does not fit by {overhang} slot{'s' if overhang > 1 else ''}")
-    for a in airflow:
-        parts.append(f"GPU {a['upper']} (open-air) has no free slot below it before GPU {a['lower']}: "
-                     "it breathes that card's heat — leave a slot free, use blower cards, "
-                     "or lower the power limits")
+    if airflow:
+        pairs = ", ".join(f"GPU {a['upper']} above GPU {a['lower']}" for a in airflow)
+        parts.append(f"open-air cards with no free slot below them ({pairs}): each breathes the heat of the "
+                     "card below — leave a slot free, use blower cards, or lower the power limits")
     if passive:
         parts.append(f"GPU {', '.join(map(str, passive))} passive: needs a server chassis's forced airflow")
     fits = ("every card fits the case" if not beyond

@@ -64,7 +64,7 @@ def spike_budget(check: Mapping[str, Any]) -> list[str]:
 def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
     if "peak_w" not in f:
         return ""
-    return f"{num(f['peak_w'])} W spikes of {num(f.get('tolerated_w'))} W ({f.get('standard')})"
+    return f"{num(round(f['peak_w']))} W spikes of {num(f.get('tolerated_w'))} W ({f.get('standard')})"
 
 
 @plan_check(CHECK_ID, order=12, figures=("peak_w", "tolerated_w", "standard", "atx3_psu_w",
