@@ -83,8 +83,9 @@ def slot_map(check: Mapping[str, Any]) -> list[str]:
 def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
     if "fits_case" not in f:
         return ""
-    fits = "fits" if f["fits_case"] else "does not fit"
-    return f"{fits} {num(f.get('expansion_slots'))} slots, {len(f.get('airflow') or [])} airflow warning(s)"
+    airflow = len(f.get("airflow") or [])
+    fits = f"{'fits' if f['fits_case'] else 'past'} {num(f.get('expansion_slots'))} slots"
+    return f"{fits}, {airflow} airflow" if airflow else fits
 
 
 @plan_check(CHECK_ID, order=35, figures=("fits_case", "last_card_fits", "airflow", "expansion_slots"),
