@@ -172,7 +172,8 @@ def summarise(samples, cpu_watts, seconds, interval, error=None, rapl_note=None)
     if cpu_watts:
         cpu = {"peak_w": round(max(cpu_watts), 1), "mean_w": round(sum(cpu_watts) / len(cpu_watts), 1),
                "samples": len(cpu_watts)}
-    return {"sampler": "nvidia-smi", "interval_s": interval, "seconds": round(seconds, 1),
+    # no sample, no duration: a report that only says why stays the same from run to run
+    return {"sampler": "nvidia-smi", "interval_s": interval, "seconds": round(seconds, 1) if samples else 0,
             "samples": max([g["samples"] for g in out_gpus] or [0]),
             "gpus": out_gpus, "cpu_package": cpu, "cpu_package_note": rapl_note, "error": error}
 
