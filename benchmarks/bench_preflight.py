@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from dlrig.checks.registry import REGISTRY  # noqa: E402
 from dlrig.cli import build_parser, load_plans, main  # noqa: E402
-from dlrig.report import build_report  # noqa: E402
+from dlrig.output.document import plan_document  # noqa: E402
 
 GPUS = [("GeForce RTX 2070", 185), ("GeForce RTX 2080", 225), ("GeForce RTX 3090", 350), ("RTX A6000", 300)]
 
@@ -81,7 +81,7 @@ def breakdown(inventory: Path, repeat: int) -> tuple[float, float, float]:
         for _ in range(repeat):
             with REGISTRY.without("stack") if without_stack else contextlib.nullcontext():
                 begin = time.perf_counter()
-                build_report(plans)
+                plan_document(plans)
                 times.append(time.perf_counter() - begin)
         return min(times)
 

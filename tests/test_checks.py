@@ -15,8 +15,8 @@ from dlrig.checks.pcie import check_pcie, transfer_ms
 from dlrig.checks.psu import check_psu, max_draw_w
 from dlrig.checks.registry import REGISTRY
 from dlrig.checks.slots import check_slots
-from dlrig.hardware import parse_host
-from dlrig.report import build_report, exit_code, host_report
+from dlrig.output.document import exit_code, host_entry, plan_document
+from dlrig.plan.parse import parse_host
 
 REFERENCE = yaml.safe_load((Path(__file__).parent.parent / "inventory/host_vars/deep-al.yml").read_text())
 
@@ -212,7 +212,7 @@ def test_checks_skip_what_is_not_declared():
 def test_undeclared_hosts_get_no_checks_and_an_ok_verdict():
     bare = parse_host("bare", {})
     assert run_checks(bare) == []
-    entry = host_report(bare, [])
+    entry = host_entry(bare, [])
     assert entry["declared"] is False and entry["verdict"] == "ok" and entry["checks"] == []
     assert entry["summary"]["max_draw_w"] is None
 
@@ -233,7 +233,7 @@ def no_stack():
 def test_report_summary_and_exit_codes(no_stack):
     # psu_transients (issue 12) fails four RTX 2070 on this ATX 2 PSU too: left out for the warn case
     with REGISTRY.without("psu_transients"):
-        report = build_report([plan(), plan(FOUR_2070), plan(FOUR_2080)])
+        report = plan_document([plan(), plan(FOUR_2070), plan(FOUR_2080)])
     summaries = [h["summary"] for h in report["hosts"]]
     assert summaries[0] == {
         "max_draw_w": 416,

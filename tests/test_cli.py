@@ -216,7 +216,7 @@ def test_unexpected_errors_are_one_line_without_traceback(monkeypatch):
     def boom(plans):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("dlrig.report.build_report", boom)
+    monkeypatch.setattr("dlrig.output.document.plan_document", boom)
     code, out, err = run()
     assert code == 2 and out == ""
     assert err.startswith("preflight: unexpected error (RuntimeError: kaboom)") and err.count("\n") == 1

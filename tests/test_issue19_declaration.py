@@ -10,11 +10,10 @@ from typing import Any
 import yaml
 from hwfixtures import facts, hwdetect
 
-from dlrig import cli_upgrade
 from dlrig.checks.declaration import TEMPLATE, check_declaration, with_declaration
 from dlrig.checks.os_release import check_os
-from dlrig.hardware import parse_host
-from dlrig.live import Detection, live_checks
+from dlrig.plan.parse import parse_host
+from dlrig.upgrade.live import Detection, live_checks, live_document
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = yaml.safe_load((ROOT / "inventory" / "host_vars" / "deep-al.yml").read_text())
@@ -29,7 +28,7 @@ def _live(case: str, running: dict[str, str] | None, **hardware: Any) -> dict[st
     def detector(inventories: Any, pattern: Any, names: Any, module_args: Any, become: Any) -> dict:
         return {"deep-al": Detection("deep-al", facts=detected)}
 
-    doc = cli_upgrade.live_document([("deep-al", declared)], ["inv"], None, detector=detector)
+    doc = live_document([("deep-al", declared)], ["inv"], None, detector=detector)
     (host,) = doc["hosts"]
     return {c["id"]: c for c in host["checks"]} | {"_order": [c["id"] for c in host["checks"]]}
 

@@ -13,8 +13,8 @@ import yaml
 from hwfixtures import facts
 
 from dlrig.checks.measured_power import TOLERANCE_W, compare_measured
-from dlrig.hardware import parse_host
-from dlrig.live import live_host
+from dlrig.plan.parse import parse_host
+from dlrig.upgrade.live import live_host
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = yaml.safe_load((ROOT / "inventory/host_vars/deep-al.yml").read_text())

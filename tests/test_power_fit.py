@@ -14,7 +14,7 @@ from dlrig.checks.circuit import circuit_results, wall_w
 from dlrig.checks.fit import check_fit
 from dlrig.checks.transients import check_transients
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
+from dlrig.plan.parse import parse_host
 
 ROOT = Path(__file__).parent.parent
 REFERENCE = yaml.safe_load((ROOT / "inventory/host_vars/deep-al.yml").read_text())

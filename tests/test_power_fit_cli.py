@@ -14,9 +14,9 @@ from clirun import run_cli
 from hwfixtures import facts
 from jsonschema import Draft202012Validator
 
-from dlrig import cli_upgrade
+from dlrig import cli
 from dlrig.cli import build_parser
-from dlrig.live import Detection
+from dlrig.upgrade.live import Detection
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = yaml.safe_load((ROOT / "inventory/host_vars/deep-al.yml").read_text())
@@ -119,7 +119,7 @@ def live_document(detected: dict[str, Any]) -> dict[str, Any]:
         return {name: Detection(name, facts=detected) for name in names}
 
     out = io.StringIO()
-    assert cli_upgrade.run(args, out, detector=detector) in (0, 1)
+    assert cli.run(args, out, detector=detector) in (0, 1)
     return valid(json.loads(out.getvalue()))
 
 

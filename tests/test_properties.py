@@ -15,8 +15,8 @@ from dlrig.checks import plan_check_ids, run_checks
 from dlrig.checks.registry import REGISTRY
 from dlrig.cli import main
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
-from dlrig.report import host_report
+from dlrig.output.document import host_entry
+from dlrig.plan.parse import parse_host
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -152,7 +152,7 @@ def test_plan_checks_return_results_or_raise_input_error(variables):
     for result in results:
         assert result.status in ("ok", "warn", "fail") and result.message
         _assert_verdict_follows_the_figures(result.id, result.status, result.figures)
-    report = host_report(plan, results)
+    report = host_entry(plan, results)
     assert json.loads(json.dumps(report)) == report  # the report is always JSON-serialisable
     assert report["verdict"] == _worst([r.status for r in results])
 

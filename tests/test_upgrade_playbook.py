@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlrig.hardware import parse_host
-from dlrig.upgrade import decide_driver
+from dlrig.plan.parse import parse_host
+from dlrig.upgrade.driver import decide_driver
 
 ROOT = Path(__file__).resolve().parent.parent
 HW = ROOT / "tests" / "fixtures" / "hw"

@@ -11,16 +11,10 @@ import yaml
 from clirun import run_cli
 
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
-from dlrig.whatif import (
-    PlannedGpu,
-    PsuSpec,
-    apply_what_if,
-    capacity,
-    capacity_for,
-    compare,
-    parse_specs,
-)
+from dlrig.plan.parse import parse_host
+from dlrig.upgrade.capacity import capacity, capacity_for
+from dlrig.upgrade.spec import PlannedGpu, PsuSpec, apply_what_if, parse_specs
+from dlrig.upgrade.whatif import compare
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = yaml.safe_load((ROOT / "inventory" / "host_vars" / "deep-al.yml").read_text())
@@ -230,7 +224,7 @@ def test_cli_what_if_two_rtx_2080_founders_edition_json():
     code, out, err = run_cli(["--what-if", "gpus=2x GeForce RTX 2080@225W", "--format", "json"])
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["mode"] == "what-if" and doc["what_if"] == ["gpus=2x GeForce RTX 2080@225W"]
+    assert doc["mode"] == "what_if" and doc["what_if"] == ["gpus=2x GeForce RTX 2080@225W"]
     host = doc["hosts"][0]
     assert host["name"] == "deep-al" and host["verdict"] == "ok"
     assert host["today"]["summary"]["max_draw_w"] == 416

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from dlrig.catalogue import normalise
+from dlrig.plan.catalogue import normalise
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from dlrig.checks.energy import efficiency_at
 from dlrig.checks.psu import max_draw_w
 from dlrig.checks.registry import plan_check
 from dlrig.errors import InputError
-from dlrig.hardware import HostPlan
 from dlrig.output.numbers import num
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
 
 CHECK_ID = "circuit"

@@ -21,8 +21,8 @@ from typing import Any
 from dlrig.checks._common import skipped
 from dlrig.checks._fitdata import board_positions, card_form, load
 from dlrig.checks.registry import plan_check
-from dlrig.hardware import GpuDecl, HostPlan
 from dlrig.output.numbers import num
+from dlrig.plan.model import GpuDecl, HostPlan
 from dlrig.result import CheckResult
 
 CHECK_ID = "fit"

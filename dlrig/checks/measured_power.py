@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dlrig.catalogue import normalise
 from dlrig.checks.registry import Context, live_check
-from dlrig.hardware import HostPlan
 from dlrig.output.numbers import num
+from dlrig.plan.catalogue import normalise
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
 
 CHECK_ID = "measured_power"

@@ -18,8 +18,8 @@ from dlrig.checks._common import fmt_w, skipped
 from dlrig.checks._fitdata import load, spike_factor
 from dlrig.checks.psu import max_draw_w
 from dlrig.checks.registry import plan_check
-from dlrig.hardware import GpuDecl, HostPlan
 from dlrig.output.numbers import num
+from dlrig.plan.model import GpuDecl, HostPlan
 from dlrig.result import CheckResult
 
 CHECK_ID = "psu_transients"

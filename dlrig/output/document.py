@@ -8,10 +8,12 @@ live: ``reachable``, ``detected``, ``driver``). The exit code is decided here, o
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
-from dlrig.hardware import HostPlan
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult, worst
 
 SCHEMA_VERSION = 2
@@ -70,3 +72,24 @@ def exit_code(doc: dict[str, Any], strict: bool = False) -> int:
     """0 when nothing fails (warnings allowed), 1 when a host's verdict fails (or warns, with ``strict``)."""
     verdicts = {host["verdict"] for host in doc["hosts"]}
     return EXIT_FAIL if "fail" in verdicts or (strict and "warn" in verdicts) else EXIT_OK
+
+
+def plan_document(plans: Sequence[HostPlan]) -> dict[str, Any]:
+    """The plan report: every host's plan checks run and summarised."""
+    from dlrig.checks import run_checks
+    from dlrig.checks.circuit import hosts_together  # hosts on one wall circuit add up (issue 12)
+
+    with hosts_together(plans):
+        return document("plan", [host_entry(plan, run_checks(plan)) for plan in plans])
+
+
+def emit(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
+    """Print a document: JSON as it is, or text by the renderer of its mode (escaped, coloured on a tty)."""
+    if fmt == "json":
+        stream.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        return
+    from dlrig.errors import escaped
+    from dlrig.output.text import render
+
+    colour = stream.isatty() and not os.environ.get("NO_COLOR")
+    stream.write(render(escaped(doc), colour=colour))  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""What-if planning: a planned upgrade applied to a host's declaration, without editing the inventory.
+"""The ``--what-if`` spec: a planned upgrade parsed and applied to a host's declaration (the inventory
+is not edited).
 
 Spec syntax (one ``--what-if`` flag per part; several flags combine, each key at most once)::
 
@@ -15,30 +16,23 @@ Spec syntax (one ``--what-if`` flag per part; several flags combine, each key at
     memory=GB             e.g. ``memory=64``, ``memory=64GB`` (alias ``ram=``).
 
 Everything here is pure: parsing returns data, :func:`apply_what_if` returns a changed deep copy of the
-host's variables, and :func:`compare` / :func:`capacity` compute figures from plain dictionaries (the
-JSON shape of a preflight host report), so the CLI, the docs and the tests share them.
+host's variables. The comparison and the document are :mod:`dlrig.upgrade.whatif`, the capacity
+:mod:`dlrig.upgrade.capacity`.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlrig.catalogue import normalise
 from dlrig.errors import InputError
-from dlrig.hardware import (
-    EFFICIENCY_CLASSES,
-    MAX_GPU_COUNT,
-    MAX_PART_W,
-    MAX_PSU_W,
-    MAX_RAM_GB,
-    MAX_VRAM_GB,
-    efficiency_class,
-)
+from dlrig.output.numbers import num, whole
+from dlrig.plan.catalogue import normalise
+from dlrig.plan.model import EFFICIENCY_CLASSES
+from dlrig.plan.parse import MAX_GPU_COUNT, MAX_PART_W, MAX_PSU_W, MAX_RAM_GB, MAX_VRAM_GB, efficiency_class
 
 OPTION = "--what-if"
 _KEYS = {"gpus": "gpus", "gpu": "gpus", "psu": "psu", "memory": "memory", "ram": "memory", "mem": "memory"}
@@ -70,11 +64,11 @@ class PlannedGpu:
     def label(self) -> str:
         text = f"{self.count}x {self.model}"
         if self.watts is not None:
-            text += f" @{_num(self.watts)}W"
+            text += f" @{num(self.watts, '?')}W"
         if self.power_limit_w is not None:
-            text += f" limit={_num(self.power_limit_w)}W"
+            text += f" limit={num(self.power_limit_w, '?')}W"
         if self.vram_gb is not None:
-            text += f" vram={_num(self.vram_gb)}GB"
+            text += f" vram={num(self.vram_gb, '?')}GB"
         if self.arch is not None:
             text += f" arch={self.arch}"
         return text
@@ -101,18 +95,12 @@ class WhatIf:
         if self.gpus is not None:
             lines.append("gpus: " + " + ".join(g.label() for g in self.gpus))
         if self.psu is not None:
-            parts = [f"{_num(self.psu.watts)} W" if self.psu.watts is not None else "",
+            parts = [f"{num(self.psu.watts, '?')} W" if self.psu.watts is not None else "",
                      self.psu.efficiency or ""]
             lines.append("psu: " + " ".join(p for p in parts if p))
         if self.memory_gb is not None:
-            lines.append(f"memory: {_num(self.memory_gb)} GB")
+            lines.append(f"memory: {num(self.memory_gb, '?')} GB")
         return lines
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _clip(text: str) -> str:
@@ -228,10 +216,6 @@ def parse_specs(specs: Sequence[str], host: str | None = None) -> WhatIf:
     return WhatIf(gpus=gpus, psu=psu, memory_gb=memory, specs=tuple(specs))
 
 
-def _as_whole(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
-
-
 def apply_what_if(hostvars: Mapping[str, Any], what_if: WhatIf, same_model: Any = None) -> dict[str, Any]:
     """A deep copy of ``hostvars`` with the planned changes; the input is never modified.
 
@@ -254,11 +238,11 @@ def apply_what_if(hostvars: Mapping[str, Any], what_if: WhatIf, same_model: Any 
                     entry.update({k: v for k, v in old.items() if k not in ("model", "count")})
                     break
             if gpu.watts is not None:
-                entry["watts"] = _as_whole(gpu.watts)
+                entry["watts"] = whole(gpu.watts)
             if gpu.power_limit_w is not None:
-                entry["power_limit_w"] = _as_whole(gpu.power_limit_w)
+                entry["power_limit_w"] = whole(gpu.power_limit_w)
             if gpu.vram_gb is not None:
-                entry["vram_gb"] = _as_whole(gpu.vram_gb)
+                entry["vram_gb"] = whole(gpu.vram_gb)
             if gpu.arch is not None:
                 entry["arch"] = gpu.arch
             new.append(entry)
@@ -267,146 +251,19 @@ def apply_what_if(hostvars: Mapping[str, Any], what_if: WhatIf, same_model: Any 
         old_psu = hardware.get("psu")
         psu: dict[str, Any] = dict(old_psu) if isinstance(old_psu, dict) else {}
         if what_if.psu.watts is not None:
-            psu["watts"] = _as_whole(what_if.psu.watts)
+            psu["watts"] = whole(what_if.psu.watts)
         if what_if.psu.efficiency is not None:
             psu["efficiency"] = what_if.psu.efficiency
         hardware["psu"] = psu
     if what_if.memory_gb is not None:
         old_memory = hardware.get("memory")
         memory: dict[str, Any] = dict(old_memory) if isinstance(old_memory, dict) else {}
-        hardware["memory"] = {**memory, "gb": _as_whole(what_if.memory_gb)}
+        hardware["memory"] = {**memory, "gb": whole(what_if.memory_gb)}
     return planned
 
 
-# --- comparison -----------------------------------------------------------------------------------
-
-# The figures worth a column in the side-by-side view, in display order.
-SUMMARY_FIGURES = (
-    ("gpu_count", "GPUs", ""),
-    ("vram_gb", "VRAM", "GB"),
-    ("ram_gb", "RAM", "GB"),
-    ("max_draw_w", "max draw", "W"),
-    ("psu_w", "PSU", "W"),
-    ("load_pct", "PSU load", "%"),
-    ("lanes_used", "lanes used", ""),
-    ("lanes_available", "lanes available", ""),
-    ("monthly_cost", "energy / month", ""),
+WHAT_IF_HELP = (
+    "plan an upgrade without editing the inventory; repeat to combine: 'gpus=2x GeForce RTX 2080', "
+    "'gpus=4x RTX 2080@225W' (board power per card), 'gpus=4x RTX 2070 limit=150W' (power limit), "
+    "'gpus=RTX 2070 + 2x RTX 2080', 'psu=1300 gold', 'psu=1300', 'memory=64'"
 )
-
-@dataclass(frozen=True)
-class CheckRow:
-    id: str
-    today: dict[str, Any] | None
-    planned: dict[str, Any] | None
-
-    @property
-    def changed(self) -> bool:
-        return (self.today or {}).get("status") != (self.planned or {}).get("status")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "today": self.today, "planned": self.planned, "changed": self.changed}
-
-
-def _check_view(check: Mapping[str, Any]) -> dict[str, Any]:
-    from dlrig.checks.registry import REGISTRY
-
-    described = REGISTRY.get(str(check.get("id")), "what_if")
-    keys = described.figures if described is not None else ()
-    figures = {k: check[k] for k in keys if k in check}
-    return {"status": check.get("status"), "message": check.get("message"), "figures": figures}
-
-
-def compare(today: Mapping[str, Any], planned: Mapping[str, Any]) -> dict[str, Any]:
-    """Side by side: each check's status, message and key figures, and the summaries' figures.
-
-    ``today``/``planned`` are host entries of the preflight JSON (``{"name", "verdict", "checks",
-    "summary"}``).
-    """
-    t_checks = {c.get("id"): c for c in today.get("checks") or []}
-    p_checks = {c.get("id"): c for c in planned.get("checks") or []}
-    ids = list(t_checks) + [i for i in p_checks if i not in t_checks]
-    rows = [CheckRow(id=str(i),
-                     today=_check_view(t_checks[i]) if i in t_checks else None,
-                     planned=_check_view(p_checks[i]) if i in p_checks else None) for i in ids]
-    t_sum = today.get("summary") or {}
-    p_sum = planned.get("summary") or {}
-    figures = [{"figure": key, "label": label, "unit": unit, "today": t_sum.get(key),
-                "planned": p_sum.get(key)}
-               for key, label, unit in SUMMARY_FIGURES if key in t_sum or key in p_sum]
-    return {
-        "verdict": {"today": today.get("verdict"), "planned": planned.get("verdict")},
-        "checks": [r.as_dict() for r in rows],
-        "figures": figures,
-        "currency": p_sum.get("currency") or t_sum.get("currency"),
-    }
-
-
-# --- capacity -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Capacity:
-    """How many cards of one model the PSU, the slots and the CPU's lanes could take."""
-
-    model: str
-    card_w: float
-    by_psu: int            # within the PSU's rating
-    by_psu_headroom: int   # keeping the declared headroom free
-    by_slots: int
-    by_lanes: int
-
-    @property
-    def limit(self) -> int:
-        return max(0, min(self.by_psu, self.by_slots, self.by_lanes))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "card_w": _as_whole(self.card_w), "by_psu": self.by_psu,
-                "by_psu_headroom": self.by_psu_headroom, "by_slots": self.by_slots,
-                "by_lanes": self.by_lanes, "limit": self.limit}
-
-
-def capacity(*, model: str, card_w: float, gpu_count: int, gpus_w: float, max_draw_w: float,
-             psu_w: float, headroom_pct: float, slots: Sequence[int], lanes_available: int,
-             lanes_other: int) -> Capacity:
-    """Cards of ``model`` (each drawing ``card_w``) that could replace the host's GPUs.
-
-    ``max_draw_w`` is the whole build's draw with its ``gpu_count`` cards, ``gpus_w`` those cards'
-    share of it; ``slots`` the electrical widths of the GPU slots (filled in order); ``lanes_other`` the
-    CPU lanes that NVMe and other PCIe devices take.
-    """
-    if card_w <= 0:
-        raise InputError(None, OPTION, f"{model}: a card's watts must be > 0")
-    base = max_draw_w - gpus_w
-    by_psu = max(0, math.floor((psu_w - base) / card_w + 1e-9))
-    usable = psu_w * (1 - headroom_pct / 100)
-    by_headroom = max(0, math.floor((usable - base) / card_w + 1e-9))
-    by_lanes = 0
-    used = lanes_other
-    for width in slots:
-        if used + width > lanes_available:
-            break
-        used += width
-        by_lanes += 1
-    return Capacity(model=model, card_w=card_w, by_psu=by_psu, by_psu_headroom=by_headroom,
-                    by_slots=len(slots), by_lanes=by_lanes)
-
-
-def capacity_for(plan: Any, model: str | None = None) -> Capacity | None:
-    """:func:`capacity` for a parsed :class:`dlrig.hardware.HostPlan`: cards of ``model`` (default: the
-    plan's last GPU line, i.e. the card being added) that its PSU, slots and CPU lanes could take.
-
-    ``None`` when the plan lacks what the question needs (no GPU, PSU, CPU or motherboard declared).
-    """
-    from dlrig.checks.pcie import other_lanes
-    from dlrig.checks.psu import max_draw_w
-
-    hw = plan.hardware
-    if hw is None or not hw.gpus or hw.psu is None or hw.cpu is None or hw.motherboard is None:
-        return None
-    target = hw.gpus[-1]
-    if model is not None:
-        target = next((g for g in hw.gpus if normalise(g.model) == normalise(model)), target)
-    gpus_w = sum(g.count * g.budget_w for g in hw.gpus)
-    return capacity(model=target.model, card_w=target.budget_w, gpu_count=hw.gpu_count, gpus_w=gpus_w,
-                    max_draw_w=max_draw_w(hw), psu_w=hw.psu.watts, headroom_pct=plan.power.headroom_pct,
-                    slots=hw.motherboard.gpu_slots, lanes_available=hw.cpu.pcie_lanes,
-                    lanes_other=sum(r["lanes"] for r in other_lanes(hw)))

@@ -25,7 +25,7 @@ from dlrig.errors import InputError
 
 MODULE = "dlrig.rig.hardware_facts"
 FACT = "dlrig_hardware"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = PROJECT_ROOT / "collections"
 
 
@@ -185,7 +185,7 @@ def live_context(plan: Any, facts: Mapping[str, Any] | None, *, error: str | Non
                  unreachable: bool = False, os_release: tuple[str, str] | None = None) -> Any:
     """The registry's context of one live host (:class:`dlrig.checks.registry.Context`)."""
     from dlrig.checks.registry import Context
-    from dlrig.upgrade import allow_downgrade
+    from dlrig.upgrade.driver import allow_downgrade
 
     allow_downgrade(plan)  # a consent that is not a boolean is bad input, even when detection failed
     if facts is None and error is None:
@@ -208,7 +208,7 @@ def live_host(plan: Any, facts: Mapping[str, Any] | None, *, error: str | None =
     action both call it. ``os_release`` (the play's gathered facts) wins over the facts' own ``os``."""
     from dlrig.checks.registry import run
     from dlrig.output.document import host_entry
-    from dlrig.upgrade import change_lines
+    from dlrig.upgrade.driver import change_lines
 
     ctx = live_context(plan, facts, error=error, unreachable=unreachable, os_release=os_release)
     results = run(ctx)
@@ -233,3 +233,34 @@ def detected_summary(hw: Any) -> dict[str, Any]:
         "kernel": hw.kernel,
         "secure_boot": hw.secure_boot,
     }
+
+
+# Module arguments of the ad-hoc detection run: templated per host by Ansible, so the inventory's
+# live_preflight_* variables point detection at a fixture tree or another nvidia-smi, as in the playbook.
+DETECT_ARGS = {
+    "sysfs_root": "{{ live_preflight_sysfs_root | default(omit) }}",
+    "nvidia_smi": "{{ live_preflight_nvidia_smi | default(omit) }}",
+    "lspci": "{{ live_preflight_lspci | default(omit) }}",
+    "verify_report": "{{ live_preflight_verify_report | default(omit) }}",  # measured_power (issue 12)
+}
+
+def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequence[str],
+                  limit: str | None, *, become: bool = False, detector: Any = None) -> dict[str, Any]:
+    """Detect every host over Ansible, then run its live checks; ``detector`` replaces detection in tests."""
+    from dlrig.errors import InputError
+    from dlrig.output.document import document
+    from dlrig.plan.parse import parse_host
+
+    plans = [parse_host(name, hostvars) for name, hostvars in hosts]  # bad input first, before any SSH
+    run = detector or detect
+    try:
+        found = run(inventories, limit or "all", [p.name for p in plans], module_args=DETECT_ARGS,
+                    become=become)
+    except DetectionError as exc:
+        raise InputError(None, "--live", str(exc)) from None
+    entries = []
+    for plan in plans:
+        detection = found[plan.name]
+        entries.append(live_host(plan, detection.facts, error=detection.error,
+                                 unreachable=detection.unreachable))
+    return document("live", entries)
