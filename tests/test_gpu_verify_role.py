@@ -207,3 +207,25 @@ def test_check_mode_on_an_unprovisioned_host_reports_instead_of_failing(tmp_path
 def _no_leftover_reports(tmp_path):
     yield
     shutil.rmtree(tmp_path / "report", ignore_errors=True)
+
+
+def test_the_report_holds_the_power_measured_under_the_probes_load(tmp_path):
+    # issue 12: the sampler queries an nvidia-smi test double (one RTX 2070 at 192.4 W against its 185 W
+    # limit, throttled by the power cap); RAPL is not readable under the empty powercap root given here.
+    double = PROJECT / "tests/fixtures/power/bin/nvidia-smi"
+    power_vars = json.dumps({"gpu_verify_power_nvidia_smi": str(double),
+                             "gpu_verify_powercap_root": str(tmp_path / "no-powercap"),
+                             "gpu_verify_power_interval": 0.1})
+    run = converge(tmp_path, "rtx2070", RTX2070, ("torch",), "-e", power_vars)
+    assert recap(run)["failed"] == 0, run.stdout
+    data = json.loads((tmp_path / "report/verify-report.json").read_text())
+    (gpu,) = data["power"]["gpus"]
+    assert (gpu["name"], gpu["peak_w"], gpu["mean_w"], gpu["limit_w"], gpu["peak_temp_c"]) == (
+        "NVIDIA GeForce RTX 2070", 192.4, 192.4, 185.0, 77)
+    assert gpu["throttle_reasons"] == ["sw_power_cap"] and data["power"]["error"] is None
+    assert data["power"]["cpu_package"] is None and "RAPL not readable" in data["power"]["cpu_package_note"]
+    text = (tmp_path / "report/verify-report.txt").read_text()
+    assert "GPU 0 NVIDIA GeForce RTX 2070: peak 192.4 W, mean 192.4 W, limit 185.0 W; peak 77" in text
+    assert "throttled: sw_power_cap" in text
+    again = converge(tmp_path, "rtx2070", RTX2070, ("torch",), "-e", power_vars)
+    assert recap(again)["changed"] == 0, again.stdout  # the same figures: the report is kept

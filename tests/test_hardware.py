@@ -199,7 +199,7 @@ def test_numbers_may_come_as_strings_from_templates_or_ini():
         ({"hardware": ["cpu"]}, "deep-al: hardware: expected a mapping, got a list"),
         (
             {"hardware__gpu": []},
-            "deep-al: hardware.gpu: unknown key (did you mean 'gpus'?); expected one of cooler, cpu, "
+            "deep-al: hardware.gpu: unknown key (did you mean 'gpus'?); expected one of case, cooler, cpu, "
             "gpus, memory, motherboard, other_pcie, psu, storage",
         ),
         (

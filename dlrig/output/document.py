@@ -77,8 +77,10 @@ def exit_code(doc: dict[str, Any], strict: bool = False) -> int:
 def plan_document(plans: Sequence[HostPlan]) -> dict[str, Any]:
     """The plan report: every host's plan checks run and summarised."""
     from dlrig.checks import run_checks
+    from dlrig.checks.circuit import hosts_together  # hosts on one wall circuit add up (issue 12)
 
-    return document("plan", [host_entry(plan, run_checks(plan)) for plan in plans])
+    with hosts_together(plans):
+        return document("plan", [host_entry(plan, run_checks(plan)) for plan in plans])
 
 
 def emit(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:

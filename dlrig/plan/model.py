@@ -32,6 +32,8 @@ class Motherboard:
     gpu_slots_by_count: dict[int, list[int]] = field(default_factory=dict)
     # gpu_slots given, even as an empty list (a board without GPU slots), not just left out.
     gpu_slots_declared: bool = False
+    # The expansion-slot position of each GPU slot, in gpu_slots' order (issue 12, the fit check).
+    gpu_slot_positions: list[int] | None = None
 
     def slots_for(self, cards: int) -> list[int]:
         """The slot widths with ``cards`` GPUs fitted: the declared sharing for that many cards, the
@@ -82,6 +84,10 @@ class GpuDecl:
     power_limit_w: float | None
     spec: GpuSpec | None
     arch: str | None = None  # the inventory's `arch` (e.g. Maxwell), for a card the catalogue lacks
+    # Issue 12 (fit): thickness in expansion slots, cooler type, the GPU slot (1-based) of the first card.
+    slot_width: float | None = None
+    cooler: str | None = None
+    slot: int | None = None
 
     @property
     def budget_w(self) -> float:
@@ -93,6 +99,13 @@ class GpuDecl:
 class Psu:
     watts: float
     efficiency: str
+    standard: str = "atx2"  # atx2 or atx3: which power excursions it rides (issue 12)
+
+
+@dataclass(frozen=True)
+class Case:
+    expansion_slots: int
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,7 @@ class Hardware:
     other_pcie: list[PcieDevice]
     gpus: list[GpuDecl]
     psu: Psu | None
+    case: Case | None = None
 
     @property
     def gpu_count(self) -> int:
@@ -116,11 +130,21 @@ class Hardware:
 
 
 @dataclass(frozen=True)
+class Circuit:
+    """The wall circuit a host is plugged into; hosts naming the same circuit add up (issue 12)."""
+
+    name: str
+    volts: float
+    amps: float
+
+
+@dataclass(frozen=True)
 class Power:
     price_per_kwh: float | None = None
     currency: str = "EUR"
     headroom_pct: float = 10.0
     mains_v: int = 230
+    circuit: Circuit | None = None
 
 
 @dataclass(frozen=True)

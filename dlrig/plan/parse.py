@@ -16,6 +16,8 @@ from dlrig.errors import VAULTED_SHOWN, InputError, is_vaulted
 from dlrig.plan.catalogue import find_cpu, find_gpu, suggest_cpus, suggest_gpus
 from dlrig.plan.model import (
     EFFICIENCY_CLASSES,
+    Case,
+    Circuit,
     Cooler,
     Cpu,
     Drive,
@@ -167,7 +169,8 @@ def _closest(key: str, allowed: frozenset[str]) -> str:
 
 # --- the sections --------------------------------------------------------------------------------
 
-_HARDWARE_KEYS = frozenset({"cpu", "motherboard", "memory", "cooler", "storage", "other_pcie", "gpus", "psu"})
+_HARDWARE_KEYS = frozenset({"cpu", "motherboard", "memory", "cooler", "storage", "other_pcie", "gpus", "psu",
+                            "case"})
 
 
 def _watts(r: _Reader, value: Any, path: str, *, hint: str) -> float:
@@ -225,7 +228,8 @@ def _unknown(kind: str, model: str, missing: str, suggestions: list[str]) -> str
 
 def _motherboard(r: _Reader, value: Any) -> Motherboard:
     path = "hardware.motherboard"
-    m = r.mapping(value, path, frozenset({"model", "gpu_slots", "gpu_slots_by_count", "watts", "pcie_gen"}))
+    m = r.mapping(value, path, frozenset({"model", "gpu_slots", "gpu_slots_by_count", "watts", "pcie_gen",
+                                          "gpu_slot_positions"}))
     slots = _slot_widths(r, m.get("gpu_slots"), f"{path}.gpu_slots")
     by_count: dict[int, list[int]] = {}
     shared = {} if m.get("gpu_slots_by_count") is None else m["gpu_slots_by_count"]
@@ -241,9 +245,40 @@ def _motherboard(r: _Reader, value: Any) -> Motherboard:
             raise r.fail(where, f"expected the widths of the first 1 to {cards} slots, got {len(listed)}")
         by_count[cards] = listed
     watts = _watts(r, m.get("watts"), f"{path}.watts", hint=TYPICAL_W["motherboard"])
+    positions = _slot_positions(r, m.get("gpu_slot_positions"), f"{path}.gpu_slot_positions", len(slots))
     return Motherboard(r.text(m.get("model"), f"{path}.model", required=False), slots, watts,
                        _gen(r, m.get("pcie_gen"), f"{path}.pcie_gen"), by_count,
-                       gpu_slots_declared=m.get("gpu_slots") is not None)
+                       gpu_slots_declared=m.get("gpu_slots") is not None, gpu_slot_positions=positions)
+
+
+MAX_EXPANSION_SLOTS = 20
+GPU_COOLERS = ("open-air", "blower", "passive", "liquid")
+
+
+def _slot_positions(r: _Reader, value: Any, path: str, slots: int) -> list[int] | None:
+    """``gpu_slot_positions``: one distinct expansion-slot position (1-20) per entry of gpu_slots."""
+    if value is None:
+        return None
+    listed = r.sequence(value, path)
+    positions = [r.integer(v, f"{path}[{i}]", minimum=1, maximum=MAX_EXPANSION_SLOTS)
+                 for i, v in enumerate(listed)]
+    if len(positions) != slots:
+        raise r.fail(path, f"expected one position per GPU slot ({slots}, as gpu_slots), "
+                     f"got {len(positions)}")
+    if len(set(positions)) != len(positions):
+        raise r.fail(path, f"two GPU slots at the same position, got {positions}")
+    return positions
+
+
+def _case(r: _Reader, value: Any) -> Case:
+    path = "hardware.case"
+    m = r.mapping(value, path, frozenset({"model", "expansion_slots"}))
+    if m.get("expansion_slots") is None:
+        raise r.fail(f"{path}.expansion_slots",
+                     "missing; give the case's expansion slots (7 for most ATX cases)")
+    return Case(r.integer(m.get("expansion_slots"), f"{path}.expansion_slots", minimum=1,
+                          maximum=MAX_EXPANSION_SLOTS),
+                r.text(m.get("model"), f"{path}.model", required=False))
 
 
 def _slot_widths(r: _Reader, value: Any, path: str) -> list[int]:
@@ -298,7 +333,8 @@ def _pcie_device(r: _Reader, value: Any, path: str) -> PcieDevice:
 
 
 def _gpu(r: _Reader, value: Any, path: str) -> GpuDecl:
-    m = r.mapping(value, path, frozenset({"model", "count", "watts", "vram_gb", "power_limit_w", "arch"}))
+    m = r.mapping(value, path, frozenset({"model", "count", "watts", "vram_gb", "power_limit_w", "arch",
+                                          "slot_width", "cooler", "slot"}))
     model = r.text(m.get("model"), f"{path}.model")
     assert model is not None
     count = (1 if m.get("count") is None
@@ -318,12 +354,25 @@ def _gpu(r: _Reader, value: Any, path: str) -> GpuDecl:
     power_limit = (None if limit is None
                    else r.number(limit, f"{path}.power_limit_w", minimum=1, maximum=MAX_PART_W))
     arch = r.text(m.get("arch"), f"{path}.arch", required=False)
-    return GpuDecl(spec.name if spec else model, count, watts, vram, power_limit, spec, arch)
+    width = (None if m.get("slot_width") is None
+             else r.number(m.get("slot_width"), f"{path}.slot_width", minimum=1, maximum=5,
+                           what="thickness in expansion slots"))
+    cooler = r.text(m.get("cooler"), f"{path}.cooler", required=False)
+    if cooler is not None:
+        cooler = cooler.lower().replace("_", "-").replace(" ", "-")
+        cooler = "open-air" if cooler in {"openair", "open", "axial"} else cooler
+        if cooler not in GPU_COOLERS:
+            raise r.fail(f"{path}.cooler",
+                         f"expected one of {', '.join(GPU_COOLERS)}, got {_show(m.get('cooler'))}")
+    slot = (None if m.get("slot") is None
+            else r.integer(m.get("slot"), f"{path}.slot", minimum=1, maximum=MAX_EXPANSION_SLOTS))
+    return GpuDecl(spec.name if spec else model, count, watts, vram, power_limit, spec, arch,
+                   width, cooler, slot)
 
 
 def _psu(r: _Reader, value: Any) -> Psu:
     path = "hardware.psu"
-    m = r.mapping(value, path, frozenset({"model", "watts", "efficiency"}))
+    m = r.mapping(value, path, frozenset({"model", "watts", "efficiency", "standard"}))
     if m.get("watts") is None:
         raise r.fail(f"{path}.watts", "missing; give the PSU's rated output in W")
     watts = r.number(m.get("watts"), f"{path}.watts", minimum=1, maximum=MAX_PSU_W)
@@ -332,7 +381,18 @@ def _psu(r: _Reader, value: Any) -> Psu:
     if efficiency is None:
         raise r.fail(f"{path}.efficiency",
                      f"unknown 80 PLUS class {raw!r}; expected one of {', '.join(EFFICIENCY_CLASSES)}")
-    return Psu(watts, efficiency)
+    raw_standard = r.text(m.get("standard"), f"{path}.standard", required=False) or "atx2"
+    standard = psu_standard(raw_standard)
+    if standard is None:
+        raise r.fail(f"{path}.standard", f"expected atx2 or atx3 (ATX 3.x rides power excursions), "
+                     f"got {_show(m.get('standard'))}")
+    return Psu(watts, efficiency, standard)
+
+
+def psu_standard(raw: str) -> str | None:
+    """``atx2`` / ``atx3`` from what a person writes (``ATX 3.1``, ``atx3``, ``ATX12V 2.52``), or None."""
+    match = re.fullmatch(r"atx\s*(?:12v\s*)?v?([23])(?:\.\d+)?", raw.strip().lower())
+    return f"atx{match.group(1)}" if match else None
 
 
 def efficiency_class(raw: str) -> str | None:
@@ -392,15 +452,50 @@ def parse_hardware(r: _Reader, value: Any) -> Hardware:
         other_pcie=items("other_pcie", _pcie_device),
         gpus=items("gpus", _gpu),
         psu=section("psu", _psu),
+        case=section("case", _case),
     )
+    problems.read(_check_gpu_slots, r, hardware)
     problems.raise_any()
     return hardware
+
+
+def _check_gpu_slots(r: _Reader, hw: Hardware) -> None:
+    """``gpus[].slot``: inside the board's GPU slots, and no two cards in one slot."""
+    board = hw.motherboard
+    taken: dict[int, str] = {}
+    for i, gpu in enumerate(hw.gpus):
+        if gpu is None or gpu.slot is None:
+            continue
+        path = f"hardware.gpus[{i}].slot"
+        if board is None or not board.gpu_slots:
+            raise r.fail(path, "needs hardware.motherboard.gpu_slots to name a slot in")
+        last = gpu.slot + gpu.count - 1
+        if last > len(board.gpu_slots):
+            raise r.fail(path, f"slot {gpu.slot} for {gpu.count} card(s) runs past the board's "
+                         f"{len(board.gpu_slots)} GPU slots")
+        for n in range(gpu.slot, last + 1):
+            if n in taken:
+                raise r.fail(path, f"GPU slot {n} is already taken by {taken[n]}")
+            taken[n] = f"hardware.gpus[{i}]"
+
+
+def _circuit(r: _Reader, value: Any) -> Circuit:
+    path = "power.circuit"
+    m = r.mapping(value, path, frozenset({"name", "volts", "amps"}))
+    name = r.text(m.get("name"), f"{path}.name", hint="hosts on the same named circuit add up")
+    assert name is not None
+    for key in ("volts", "amps"):
+        if m.get(key) is None:
+            raise r.fail(f"{path}.{key}", f"missing; give the circuit's {key} (e.g. volts: 230, amps: 16)")
+    return Circuit(name, r.number(m.get("volts"), f"{path}.volts", minimum=12, maximum=1000),
+                   r.number(m.get("amps"), f"{path}.amps", minimum=1, strict=False, maximum=1000))
 
 
 def _power(r: _Reader, value: Any) -> Power:
     if value is None:
         return Power()
-    m = r.mapping(value, "power", frozenset({"price_per_kwh", "currency", "headroom_pct", "mains_v"}))
+    m = r.mapping(value, "power",
+                  frozenset({"price_per_kwh", "currency", "headroom_pct", "mains_v", "circuit"}))
     price = m.get("price_per_kwh")
     headroom = m.get("headroom_pct")
     headroom_pct = 10.0 if headroom is None else r.number(headroom, "power.headroom_pct")
@@ -416,6 +511,7 @@ def _power(r: _Reader, value: Any) -> Power:
         currency=r.text(m.get("currency"), "power.currency", required=False) or "EUR",
         headroom_pct=headroom_pct,
         mains_v=mains,
+        circuit=None if m.get("circuit") is None else _circuit(r, m.get("circuit")),
     )
 
 

@@ -243,6 +243,7 @@ DETECT_ARGS = {
     "sysfs_root": "{{ live_preflight_sysfs_root | default(omit) }}",
     "nvidia_smi": "{{ live_preflight_nvidia_smi | default(omit) }}",
     "lspci": "{{ live_preflight_lspci | default(omit) }}",
+    "verify_report": "{{ live_preflight_verify_report | default(omit) }}",  # measured_power (issue 12)
 }
 
 def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequence[str],

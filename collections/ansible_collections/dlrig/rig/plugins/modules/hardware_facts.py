@@ -37,6 +37,13 @@ options:
       - The lspci executable (a name looked up in C(PATH), or a path). Skipped when not found.
     type: str
     default: lspci
+  verify_report:
+    description:
+      - The last verification report of the C(gpu_verify) role. Its C(power) section (the power measured
+        under the probes' load) becomes C(dlrig_hardware.verify_power), for the live preflight's
+        C(measured_power) check. Absent or unreadable, C(verify_power) is null. An empty string skips it.
+    type: str
+    default: /var/lib/dlrig/verify-report.json
 author:
   - dlrig contributors
 notes:
@@ -131,12 +138,18 @@ ansible_facts:
         nvidia_module_version:
           description: The loaded nvidia module's version, or null.
           type: str
+        verify_power:
+          description:
+            - The C(power) section of the last C(gpu_verify) report (option I(verify_report)) as
+              C({report, verdict, power}), or null when there is none.
+          type: dict
         commands:
           description: The commands that ran, each with its C(path) and exit status C(rc) (absent when not found).
           type: dict
           sample: {"lspci": {"path": "/usr/bin/lspci", "rc": 0}, "nvidia_smi": {"path": "/usr/bin/nvidia-smi", "rc": 0}}
 """
 
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -156,12 +169,28 @@ def _run(module, executable, args):
     return rc, (out or "") + (err or "")
 
 
+def _verify_power(path):
+    """The ``power`` section of the last verification report (with the report's path), or None."""
+    if not path:
+        return None
+    try:
+        with open(path) as handle:
+            report = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+    power = report.get("power") if isinstance(report, dict) else None
+    if not isinstance(power, dict):
+        return None
+    return {"report": path, "verdict": report.get("verdict"), "power": power}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             sysfs_root=dict(type="path", default="/"),
             nvidia_smi=dict(type="str", default="nvidia-smi"),
             lspci=dict(type="str", default="lspci"),
+            verify_report=dict(type="str", default="/var/lib/dlrig/verify-report.json"),
         ),
         supports_check_mode=True,
     )
@@ -181,6 +210,7 @@ def main():
 
     facts = hwdetect.detect(module.params["sysfs_root"], lspci_text, smi_text)
     facts["commands"] = commands
+    facts["verify_power"] = _verify_power(module.params["verify_report"])
 
     module.exit_json(changed=False, ansible_facts={"dlrig_hardware": facts})
 
