@@ -24,6 +24,9 @@ from mirrors import package_mirror, serves
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = ROOT / "collections/ansible_collections/dlrig/rig/plugins/modules/python_env.py"
 
+# The module imports the collection's module_utils (fetch_error), as Ansible ships them with it.
+if str(ROOT / "collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / "collections"))
 spec = importlib.util.spec_from_file_location("dlrig_python_env", MODULE)
 assert spec and spec.loader
 pe = importlib.util.module_from_spec(spec)
