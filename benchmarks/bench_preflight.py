@@ -11,6 +11,7 @@ parsing, every check including the stack resolver, JSON rendering), the time of 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import subprocess
 import sys
@@ -23,9 +24,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dlrig import checks  # noqa: E402
+from dlrig.checks.registry import REGISTRY  # noqa: E402
 from dlrig.cli import build_parser, load_plans, main  # noqa: E402
-from dlrig.report import build_report  # noqa: E402
+from dlrig.output.document import plan_document  # noqa: E402
 
 GPUS = [("GeForce RTX 2070", 185), ("GeForce RTX 2080", 225), ("GeForce RTX 3090", 350), ("RTX A6000", 300)]
 
@@ -78,15 +79,10 @@ def breakdown(inventory: Path, repeat: int) -> tuple[float, float, float]:
     def best(without_stack: bool) -> float:
         times = []
         for _ in range(repeat):
-            stack = checks.stack_check
-            if without_stack:
-                checks.stack_check = lambda: None  # type: ignore[assignment]
-            try:
+            with REGISTRY.without("stack") if without_stack else contextlib.nullcontext():
                 begin = time.perf_counter()
-                build_report(plans)
+                plan_document(plans)
                 times.append(time.perf_counter() - begin)
-            finally:
-                checks.stack_check = stack
         return min(times)
 
     full, planned = best(False), best(True)

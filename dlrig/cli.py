@@ -7,16 +7,15 @@ Exit codes: 0 no check fails (warnings allowed), 1 a check fails (or warns, with
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from dlrig import cli_upgrade
 from dlrig.errors import InputError, printable
+from dlrig.output.document import EXIT_FAIL, EXIT_OK  # noqa: F401  (the exit codes, decided there)
 
-EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+EXIT_INPUT = 2
 
 
 class UsageError(Exception):
@@ -30,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from dlrig.inventory import DEFAULT_INVENTORY_TIMEOUT, default_inventory
+    from dlrig.upgrade.whatif import WHAT_IF_HELP
 
     parser = _Parser(
         prog="preflight.py", description="Check the declared builds of an Ansible inventory (PSU, PCIe "
@@ -53,47 +53,73 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="SECONDS",
                         help="stop waiting for a dynamic inventory script after this long "
                         f"(default: {DEFAULT_INVENTORY_TIMEOUT:g})")
-    cli_upgrade.add_arguments(parser)  # --live, --what-if: the GPU-upgrade front end
+    upgrade = parser.add_argument_group("GPU upgrade")
+    upgrade.add_argument("--live", action="store_true",
+                         help="detect the hardware in each host over Ansible and compare it with the "
+                         "inventory")
+    upgrade.add_argument("--become", action="store_true", help="with --live: run detection with become")
+    upgrade.add_argument("--what-if", action="append", default=[], metavar="SPEC", dest="what_if",
+                         help=WHAT_IF_HELP)
     parser.add_argument("--list-models", nargs="?", const="all", choices=("gpu", "cpu", "all"),
                         metavar="gpu|cpu", help="list the catalogue's GPU and/or CPU models with their "
                         "figures, then exit (no inventory is read)")
     return parser
 
 
+def inventories(args: argparse.Namespace) -> list[str]:
+    from dlrig.inventory import default_inventory
+
+    return list(args.inventory) if args.inventory else [default_inventory()]
+
+
+def load_hosts_from(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """The hosts the command line's -i/--limit/-e/vault options select, as ``[(name, hostvars)]``."""
+    from dlrig.inventory import load_hosts
+
+    return load_hosts(inventories(args), args.limit, vault_password_files=args.vault_password_file,
+                      vault_ids=args.vault_id, extra_vars=args.extra_vars, timeout=args.inventory_timeout)
+
+
 def load_plans(args: argparse.Namespace) -> list[Any]:
     """Every host the command line selects as a validated HostPlan (InputError on the first bad one)."""
     from dlrig.hardware import parse_host
 
-    return [parse_host(name, hostvars) for name, hostvars in cli_upgrade.load_hosts_from(args)]
+    return [parse_host(name, hostvars) for name, hostvars in load_hosts_from(args)]
 
 
-def emit(report: dict[str, Any], fmt: str, stream: TextIO) -> None:
-    if fmt == "json":
-        from dlrig.schema import shaped
+def build_document(args: argparse.Namespace, *, detector: Any = None) -> dict[str, Any]:
+    """The document the command line asks for: the plan report, ``--what-if`` or ``--live``
+    (``detector`` replaces detection over Ansible in tests)."""
+    if args.live and args.what_if:
+        raise InputError(None, "--live",
+                         "use --live (what is in the box now) or --what-if (a plan), not both")
+    if args.what_if:
+        from dlrig.upgrade.whatif import parse_specs, what_if_document
 
-        stream.write(json.dumps(shaped(report), indent=2, ensure_ascii=False) + "\n")
-        return
-    from dlrig.errors import escaped
-    from dlrig.render_text import render
+        parse_specs(args.what_if)  # a bad spec fails before the inventory is read
+        return what_if_document(load_hosts_from(args), args.what_if)
+    if args.live:
+        from dlrig.upgrade.live import live_document
 
-    colour = stream.isatty() and not os.environ.get("NO_COLOR")
-    stream.write(render(escaped(report), colour=colour))  # type: ignore[arg-type]
+        return live_document(load_hosts_from(args), inventories(args), args.limit, become=args.become,
+                             detector=detector)
+    from dlrig.output.document import plan_document
+
+    return plan_document(load_plans(args))
 
 
-def run(args: argparse.Namespace, stdout: TextIO) -> int:
+def run(args: argparse.Namespace, stdout: TextIO, *, detector: Any = None) -> int:
     """Load, check, report; returns the exit code. Raises InputError for bad input."""
-    if getattr(args, "list_models", None):
+    if args.list_models:
         from dlrig.listing import emit as emit_listing
 
         emit_listing(args.list_models, args.format, stdout)
         return EXIT_OK
-    if cli_upgrade.wanted(args):  # --live / --what-if: their own document, renderer and exit code
-        return cli_upgrade.run(args, stdout)
-    from dlrig.report import build_report, exit_code
+    from dlrig.output.document import emit, exit_code
 
-    report = build_report(load_plans(args))
-    emit(report, args.format, stdout)
-    return exit_code(report, args.strict)
+    document = build_document(args, detector=detector)
+    emit(document, args.format, stdout)
+    return exit_code(document, args.strict)
 
 
 def _one_line(text: str) -> str:

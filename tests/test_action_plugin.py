@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlrig.checks import stack_check
-
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = yaml.safe_load((ROOT / "inventory/host_vars/deep-al.yml").read_text())
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
@@ -107,6 +105,5 @@ def test_a_good_build_sets_dlrig_preflight_and_dlrig_stack(project):
     assert (
         "AFTER bare verdict=ok draw= declared=False cuda=none" in output
     )  # not declared: no checks, no stack
-    if stack_check() is not None:  # dlrig_stack carries the resolver's versions once it exists
-        good_line = next(line for line in output.splitlines() if "AFTER good" in line)
-        assert "cuda=none" not in good_line
+    good_line = next(line for line in output.splitlines() if "AFTER good" in line)
+    assert "cuda=none" not in good_line  # dlrig_stack carries the resolver's versions

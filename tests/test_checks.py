@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlrig.checks import PLAN_CHECKS, run_checks, stack_check
+from dlrig.checks import plan_check_ids, run_checks
 from dlrig.checks.energy import check_energy, efficiency_at, monthly_cost
-from dlrig.checks.memory import check_ram
+from dlrig.checks.memory import check_ram_vs_vram
 from dlrig.checks.pcie import check_pcie, transfer_ms
 from dlrig.checks.psu import check_psu, max_draw_w
+from dlrig.checks.registry import REGISTRY
 from dlrig.checks.slots import check_slots
 from dlrig.hardware import parse_host
-from dlrig.report import build_report, exit_code, host_report
+from dlrig.output.document import exit_code, host_entry, plan_document
 
 REFERENCE = yaml.safe_load((Path(__file__).parent.parent / "inventory/host_vars/deep-al.yml").read_text())
 
@@ -39,8 +40,8 @@ TWO_2080 = [{"model": "GeForce RTX 2080", "count": 2, "watts": 225}]
 
 def test_reference_build_is_ok_on_every_plan_check():
     results = by_id(run_checks(plan()))
-    assert set(PLAN_CHECKS) <= set(results)
-    for check_id in PLAN_CHECKS:
+    assert set(plan_check_ids()) <= set(results)
+    for check_id in plan_check_ids():
         assert results[check_id].status == "ok", results[check_id].message
     psu = results["psu_headroom"]
     assert psu.figures["max_draw_w"] == 416 and psu.figures["load_pct"] == 41.6
@@ -70,7 +71,7 @@ def test_four_rtx_2080_at_225_w_fail_the_psu_at_1131_w():
 def test_two_rtx_2080_are_ok_at_681_w():
     results = by_id(run_checks(plan(TWO_2080)))
     assert results["psu_headroom"].figures["max_draw_w"] == 681
-    assert all(results[c].status == "ok" for c in PLAN_CHECKS)
+    assert all(results[c].status == "ok" for c in plan_check_ids())
 
 
 def test_power_limited_gpus_count_at_their_limit():
@@ -153,7 +154,7 @@ def test_a_board_without_a_slot_list_skips_both_slot_checks_alike(board):
 
 
 def test_ram_equal_to_vram_is_enough():
-    assert check_ram(plan(TWO_2080)).status == "ok"
+    assert check_ram_vs_vram(plan(TWO_2080)).status == "ok"
 
 
 def test_energy_reference_figures():
@@ -202,7 +203,7 @@ def test_checks_skip_what_is_not_declared():
     ci = parse_host("ci", {"hardware": {"gpus": []}})
     results = run_checks(ci)
     for r in results:
-        if r.id in PLAN_CHECKS:
+        if r.id != "stack":  # the resolver's own verdict: tested apart
             assert r.status == "ok" and r.figures["skipped"] is True, r
     no_price = parse_host("h", {"hardware": {"psu": {"watts": 500, "efficiency": "gold"}}})
     assert "price_per_kwh" in check_energy(no_price).message
@@ -211,23 +212,25 @@ def test_checks_skip_what_is_not_declared():
 def test_undeclared_hosts_get_no_checks_and_an_ok_verdict():
     bare = parse_host("bare", {})
     assert run_checks(bare) == []
-    entry = host_report(bare, [])
+    entry = host_entry(bare, [])
     assert entry["declared"] is False and entry["verdict"] == "ok" and entry["checks"] == []
     assert entry["summary"]["max_draw_w"] is None
 
 
-def test_registry_runs_the_stack_check_when_it_exists():
-    check = stack_check()
+def test_registry_runs_every_plan_check_in_order_with_the_stack_last():
     ids = [r.id for r in run_checks(plan())]
-    assert ids[: len(PLAN_CHECKS)] == list(PLAN_CHECKS)
-    assert ("stack" in ids) == (check is not None)
+    assert ids == plan_check_ids() and ids[-1] == "stack"
+    assert ids[:5] == ["psu_headroom", "pcie_lanes", "gpu_slots", "ram_vs_vram", "energy"]
 
 
-def test_report_summary_and_exit_codes(monkeypatch):
-    monkeypatch.setattr(
-        "dlrig.checks.stack_check", lambda: None
-    )  # plan checks only: the resolver is tested apart
-    report = build_report([plan(), plan(FOUR_2070), plan(FOUR_2080)])
+@pytest.fixture
+def no_stack():
+    with REGISTRY.without("stack"):  # plan checks only: the resolver is tested apart
+        yield
+
+
+def test_report_summary_and_exit_codes(no_stack):
+    report = plan_document([plan(), plan(FOUR_2070), plan(FOUR_2080)])
     summaries = [h["summary"] for h in report["hosts"]]
     assert summaries[0] == {
         "max_draw_w": 416,

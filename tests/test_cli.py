@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from clirun import run_cli
 
+from dlrig.checks.registry import REGISTRY
+
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORIES = Path(__file__).parent / "fixtures" / "inventories"
 YAML_DIR, INI_DIR = str(INVENTORIES / "yaml_dir"), str(INVENTORIES / "ini_dir")
@@ -52,9 +54,10 @@ def write(tmp_path: Path, files: dict[str, str]) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _no_stack_resolver(monkeypatch):
+def _no_stack_resolver():
     """The plan checks alone: the resolver's own verdicts are tested by its helper's tests."""
-    monkeypatch.setattr("dlrig.checks.stack_check", lambda: None)
+    with REGISTRY.without("stack"):
+        yield
 
 
 def test_default_inventory_is_the_projects_reference_build():
@@ -212,7 +215,7 @@ def test_unexpected_errors_are_one_line_without_traceback(monkeypatch):
     def boom(plans):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("dlrig.report.build_report", boom)
+    monkeypatch.setattr("dlrig.output.document.plan_document", boom)
     code, out, err = run()
     assert code == 2 and out == ""
     assert err.startswith("preflight: unexpected error (RuntimeError: kaboom)") and err.count("\n") == 1

@@ -11,7 +11,7 @@ import pytest
 from hwfixtures import FIXTURES, PROJECT
 from tools import tool
 
-ANSIBLE = tool("ansible")  # the Ansible of the venv running pytest first, as dlrig/live.py finds it
+ANSIBLE = tool("ansible")  # the Ansible of the venv running pytest first, as dlrig/upgrade/live.py finds it
 pytestmark = pytest.mark.skipif(ANSIBLE is None, reason="ansible is neither beside this Python nor on PATH")
 
 

@@ -16,8 +16,8 @@ from clirun import run_cli
 
 from dlrig import catalogue
 from dlrig.checks import run_checks
-from dlrig.checks.live import check_pcie_link
 from dlrig.checks.pcie import gpu_lanes
+from dlrig.checks.pcie_link import check_pcie_link
 from dlrig.detect import DetectedGpu, DetectedHardware
 from dlrig.errors import InputError
 from dlrig.hardware import parse_host

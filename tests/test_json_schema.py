@@ -14,9 +14,9 @@ from clirun import run_cli
 from hwfixtures import CASES, facts
 from jsonschema import Draft202012Validator
 
-from dlrig import cli_upgrade
+from dlrig import cli
 from dlrig.cli import build_parser
-from dlrig.live import Detection
+from dlrig.upgrade.live import Detection
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "docs" / "preflight.schema.json").read_text())
@@ -41,7 +41,7 @@ def test_every_report_validates(inventory: str, extra: list[str]) -> None:
     code, out, err = run_cli(["-i", inventory, "--format", "json", *extra])
     assert code in (0, 1), err
     document = valid(json.loads(out))
-    assert document["mode"] == "report" and document["schema_version"] == 1
+    assert document["mode"] == "plan" and document["schema_version"] == 2
 
 
 @pytest.mark.parametrize("spec", [
@@ -59,13 +59,13 @@ def test_every_what_if_document_validates_with_the_planned_checks_on_top(spec: l
         return
     assert code in (0, 1), err
     document = valid(json.loads(out))
-    assert document["mode"] == "what-if"
+    assert document["mode"] == "what_if"
     for host in document["hosts"]:
         planned = host["planned"]
         if planned is not None:
             assert host["checks"] == planned["checks"] and host["summary"] == planned["summary"]
         else:
-            assert host["checks"] == [] and host["summary"] is None
+            assert host["checks"] == [] and host["summary"]["max_draw_w"] is None  # as in a plan report
 
 
 def live_json(detections: dict[str, Detection]) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def live_json(detections: dict[str, Detection]) -> dict[str, Any]:
                 for name in names}
 
     out = io.StringIO()
-    code = cli_upgrade.run(args, out, detector=detector)
+    code = cli.run(args, out, detector=detector)
     assert code in (0, 1)
     return json.loads(out.getvalue())
 
@@ -85,7 +85,8 @@ def live_json(detections: dict[str, Detection]) -> dict[str, Any]:
 def test_every_live_document_validates(case: str) -> None:
     document = valid(live_json({"deep-al": Detection("deep-al", facts=facts(case))}))
     assert document["mode"] == "live"
-    assert all(host["summary"] is None for host in document["hosts"])
+    # The same host shape as a plan report: the declared build's summary beside the live checks.
+    assert all(host["summary"]["max_draw_w"] == 416 for host in document["hosts"])
 
 
 def test_a_live_document_with_failed_detection_validates() -> None:

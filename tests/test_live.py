@@ -1,4 +1,4 @@
-"""``--live``: detection over Ansible (dlrig.live) and the live report (dlrig.cli_upgrade), with the
+"""``--live``: detection over Ansible (dlrig.upgrade.live) and the live report, with the
 detection fixtures of tests/fixtures/hw standing in for the boxes."""
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ import pytest
 import yaml
 from clirun import run_cli
 
-from dlrig import cli_upgrade
 from dlrig.errors import InputError
 from dlrig.hardware import parse_host
-from dlrig.live import (
+from dlrig.upgrade.live import (
+    DETECT_ARGS,
     Detection,
     DetectionError,
     build_command,
     detect,
     detection_env,
-    live_results,
+    live_document,
+    live_host,
     parse_json_output,
 )
 
@@ -73,7 +74,7 @@ def test_command_and_environment():
 
 def test_a_failed_detection_is_a_failing_check():
     plan = parse_host("box", {"hardware": REFERENCE["hardware"]})
-    checks = live_results(plan, Detection("box", error="unreachable: no route to host", unreachable=True))
+    checks = live_host(plan, None, error="unreachable: no route to host", unreachable=True)["checks"]
     assert checks == [{"id": "detect", "status": "fail", "unreachable": True,
                        "message": "could not detect the hardware: unreachable: no route to host"}]
 
@@ -166,14 +167,14 @@ def test_live_and_what_if_together_is_bad_input(tmp_path):
 
 
 def test_live_with_a_detector_double():
-    """cli_upgrade.live_document without Ansible: the detector is injected."""
+    """live_document without Ansible: the detector is injected."""
     hosts = [("box", {"hardware": REFERENCE["hardware"]})]
 
     def detector(inventories, pattern, names, module_args, become):
-        assert module_args == cli_upgrade.DETECT_ARGS and names == ["box"]
+        assert module_args == DETECT_ARGS and names == ["box"]
         return {"box": Detection("box", error="hardware detection failed: nvidia-smi hung")}
 
-    doc = cli_upgrade.live_document(hosts, ["inv"], None, detector=detector)
+    doc = live_document(hosts, ["inv"], None, detector=detector)
     assert doc["mode"] == "live"
     assert doc["hosts"][0]["verdict"] == "fail"
     assert doc["hosts"][0]["checks"][0]["id"] == "detect"

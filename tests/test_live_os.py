@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from dlrig.checks.live import check_os
+from dlrig.checks.os_release import check_os
 from dlrig.checks.stack import check_stack, role_facts
 from dlrig.hardware import OsRelease, parse_host
 

@@ -229,16 +229,16 @@ def test_what_a_host_reports_cannot_forge_the_live_text_report() -> None:
 
     from hwfixtures import facts
 
-    from dlrig import cli_upgrade
+    from dlrig import cli
     from dlrig.cli import build_parser
-    from dlrig.live import Detection
+    from dlrig.upgrade.live import Detection
 
     found = facts("rtx2070")
     found["gpus"][0]["smi"]["name"] = "RTX 2070\nbox2  OK\x1b[2J"
     found["cpu_model"] = "CPU\r  OK   all good\x9b"
     args = build_parser().parse_args(["--live", "-i", str(ROOT / "inventory"), "--limit", "deep-al"])
     out = io.StringIO()
-    cli_upgrade.run(args, out, detector=lambda *a, **k: {"deep-al": Detection("deep-al", facts=found)})
+    cli.run(args, out, detector=lambda *a, **k: {"deep-al": Detection("deep-al", facts=found)})
     text = out.getvalue()
     assert "\x1b" not in text and "\r" not in text and "\x9b" not in text
     assert "box2  OK" not in text.splitlines()

@@ -10,7 +10,7 @@ import pytest
 
 from dlrig.errors import InputError
 from dlrig.hardware import MAX_GPU_COUNT, MAX_PSU_W, MAX_RAM_GB
-from dlrig.whatif import PlannedGpu, PsuSpec, apply_what_if, capacity, compare, parse_specs
+from dlrig.upgrade.whatif import PlannedGpu, PsuSpec, apply_what_if, capacity, compare, parse_specs
 
 
 def cap(**overrides):

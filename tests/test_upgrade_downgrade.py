@@ -1,5 +1,5 @@
 """Issue 20: a declared card that needs an older driver branch than the installed one is a planned,
-consented downgrade (dlrig.upgrade.decide_driver with the real version matrix)."""
+consented downgrade (dlrig.upgrade.driver.decide_driver with the real version matrix)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from dlrig.errors import InputError
 from dlrig.hardware import parse_host
-from dlrig.upgrade import allow_downgrade, consent_hint, decide_driver, release_branches, unserved
+from dlrig.upgrade.driver import allow_downgrade, consent_hint, decide_driver, release_branches, unserved
 
 TURING = {"model": "GeForce RTX 2070", "count": 1}
 PASCAL = {"model": "GeForce GTX 1080 Ti", "count": 1}
@@ -79,7 +79,7 @@ def test_the_cards_the_installed_branch_serves_keep_it():
 
 
 def test_unserved_names_the_card_and_its_last_branch():
-    from dlrig.upgrade import gpu_targets
+    from dlrig.upgrade.driver import gpu_targets
 
     targets, _ = gpu_targets(plan(TURING, PASCAL))
     assert unserved("595", targets) == ["GeForce GTX 1080 Ti is Pascal; 580 is its last branch"]

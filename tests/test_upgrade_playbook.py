@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from dlrig.hardware import parse_host
-from dlrig.upgrade import decide_driver
+from dlrig.upgrade.driver import decide_driver
 
 ROOT = Path(__file__).resolve().parent.parent
 HW = ROOT / "tests" / "fixtures" / "hw"

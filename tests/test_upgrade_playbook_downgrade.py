@@ -24,7 +24,7 @@ from test_upgrade_playbook import (
 )
 
 from dlrig.hardware import parse_host
-from dlrig.upgrade import decide_driver
+from dlrig.upgrade.driver import decide_driver
 
 GPUS = [{"model": "GeForce RTX 2070", "count": 1}, {"model": "GeForce GTX 1080 Ti", "count": 1}]
 LIVE = "Compare the detected GPUs, PCIe links and RAM with the declared build"

@@ -12,7 +12,7 @@ from clirun import run_cli
 
 from dlrig.errors import InputError
 from dlrig.hardware import parse_host
-from dlrig.whatif import (
+from dlrig.upgrade.whatif import (
     PlannedGpu,
     PsuSpec,
     apply_what_if,
@@ -230,7 +230,7 @@ def test_cli_what_if_two_rtx_2080_founders_edition_json():
     code, out, err = run_cli(["--what-if", "gpus=2x GeForce RTX 2080@225W", "--format", "json"])
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["mode"] == "what-if" and doc["what_if"] == ["gpus=2x GeForce RTX 2080@225W"]
+    assert doc["mode"] == "what_if" and doc["what_if"] == ["gpus=2x GeForce RTX 2080@225W"]
     host = doc["hosts"][0]
     assert host["name"] == "deep-al" and host["verdict"] == "ok"
     assert host["today"]["summary"]["max_draw_w"] == 416

@@ -13,10 +13,9 @@ import yaml
 from clirun import run_cli
 from hwfixtures import FIXTURES, hwdetect, text
 
-from dlrig import cli_upgrade
 from dlrig.errors import InputError
-from dlrig.live import Detection
-from dlrig.render_upgrade import render
+from dlrig.output.text import render
+from dlrig.upgrade.live import Detection, live_document
 
 INVENTORY = Path(__file__).resolve().parent / "fixtures" / "inventories" / "turing-jammy"
 SPEC = "gpus=1x GeForce RTX 2070+1x GeForce GTX 1080 Ti"
@@ -91,7 +90,7 @@ def _live(tmp_path: Path, consent: bool) -> dict:
     def detector(inventories, pattern, names, module_args, become):
         return {n: Detection(n, facts=facts) for n in names}
 
-    return cli_upgrade.live_document(_hosts(consent), ["inv"], None, detector=detector)["hosts"][0]
+    return live_document(_hosts(consent), ["inv"], None, detector=detector)["hosts"][0]
 
 
 def test_live_preflight_fails_on_a_downgrade_without_consent(tmp_path):
@@ -127,4 +126,4 @@ def test_a_consent_that_is_not_a_boolean_is_bad_input_of_the_live_preflight(tmp_
 
     bad = "turing-jammy: nvidia_driver_allow_downgrade: expected true or false"
     with pytest.raises(InputError, match=bad):
-        cli_upgrade.live_document(hosts, ["inv"], None, detector=detector)
+        live_document(hosts, ["inv"], None, detector=detector)

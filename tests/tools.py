@@ -1,4 +1,4 @@
-"""Where the tests find command-line tools: as dlrig finds them (dlrig/live.py, dlrig/locks.py).
+"""Where the tests find command-line tools: as dlrig finds them (dlrig/upgrade/live.py, dlrig/locks.py).
 
 The environment of the interpreter running pytest first (its ``bin/``, where ``pip install`` put
 Ansible and uv), then ``PATH``; never a path of one checkout such as ``.venv/``.

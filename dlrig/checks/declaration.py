@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from dlrig.checks.registry import Context, live_check
 from dlrig.hardware import HostPlan
 from dlrig.result import CheckResult
 
@@ -77,10 +78,19 @@ def check_declaration(plan: HostPlan, checks: Sequence[CheckResult]) -> CheckRes
         {"compared": compared, "differ": len(differ)})
 
 
+def _first_and_plain(verdict: CheckResult, checks: list[CheckResult]) -> list[CheckResult]:
+    """``verdict`` first, the other checks without the advice that assumes the declaration is right."""
+    return [verdict, *(CheckResult(c.id, c.status, _ADVICE.sub("", c.message), c.figures)
+                       for c in checks if c is not verdict)]
+
+
 def with_declaration(plan: HostPlan, checks: list[CheckResult]) -> list[CheckResult]:
     """``checks`` with a ``declaration`` check first when the declaration describes another machine; the
     other checks then lose the advice that assumes the declaration is right."""
     verdict = check_declaration(plan, checks)
-    if verdict is None:
-        return checks
-    return [verdict, *(CheckResult(c.id, c.status, _ADVICE.sub("", c.message), c.figures) for c in checks)]
+    return checks if verdict is None else _first_and_plain(verdict, checks)
+
+
+@live_check("declaration", order=1000, revise=_first_and_plain)
+def run(ctx: Context) -> CheckResult | None:
+    return check_declaration(ctx.plan, ctx.results)

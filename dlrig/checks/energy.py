@@ -8,6 +8,7 @@ Wall power = the build's maximum draw divided by the PSU's 80 PLUS efficiency at
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 
 from dlrig.checks._common import fmt_w, skipped
 from dlrig.checks.psu import max_draw_w
+from dlrig.checks.registry import plan_check
 from dlrig.hardware import EFFICIENCY_CLASSES, HostPlan
 from dlrig.result import CheckResult
 
@@ -50,6 +52,14 @@ def monthly_cost(draw_w: float, efficiency: float, price_per_kwh: float) -> floa
     return draw_w / efficiency * HOURS_PER_MONTH / 1000 * price_per_kwh
 
 
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    if f.get("monthly_cost") is None:
+        return ""
+    return f"{f['monthly_cost']:.2f} {currency or f.get('currency') or ''}/month".replace(" /", "/")
+
+
+@plan_check(CHECK_ID, order=50, figures=("monthly_cost", "currency", "wall_w"), key_figures=key_figures,
+            summary=("monthly_cost",))
 def check_energy(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.psu is None:

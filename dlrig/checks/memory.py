@@ -7,15 +7,26 @@ reading of the reference build (RAM >= the sum of all VRAM), so every GPU's batc
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from dlrig.checks._common import plural, skipped
+from dlrig.checks.registry import plan_check
 from dlrig.hardware import HostPlan
+from dlrig.output.numbers import num
 from dlrig.result import CheckResult
 
 CHECK_ID = "ram_vs_vram"
 
 
-def check_ram(plan: HostPlan) -> CheckResult:
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    if "ram_gb" not in f:
+        return ""
+    return f"{num(f['ram_gb'])} GB RAM / {num(f.get('vram_gb'))} GB VRAM"
+
+
+@plan_check(CHECK_ID, order=40, figures=("ram_gb", "vram_gb"), key_figures=key_figures)
+def check_ram_vs_vram(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.memory is None:
         return skipped(CHECK_ID, "hardware.memory is not declared")

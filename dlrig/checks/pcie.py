@@ -8,10 +8,13 @@ analysis (Tim Dettmers): nominal 1 GiB/s per PCIe 3.0 lane, doubling per generat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dlrig.checks._common import skipped
+from dlrig.checks.registry import plan_check
 from dlrig.hardware import Hardware, HostPlan
+from dlrig.output.numbers import num
 from dlrig.result import CheckResult
 
 CHECK_ID = "pcie_lanes"
@@ -61,6 +64,30 @@ def lanes_used(hw: Hardware) -> int:
     return int(sum(r["lanes"] for r in gpu_lanes(hw)) + sum(r["lanes"] for r in other_lanes(hw)))
 
 
+def lane_map(check: Mapping[str, Any]) -> list[str]:
+    """The lane map under the check's row: each GPU's slot, width and batch time, then the other cards."""
+    if check.get("skipped"):
+        return []
+    lines = ["  lane map"]
+    for gpu in check["gpus"]:
+        where = f"slot {gpu['slot']}" if gpu["slot"] else "no slot"
+        batch = f"~{gpu['batch_transfer_ms']:.1f} ms/batch" if gpu["batch_transfer_ms"] is not None else ""
+        lines.append(f"    GPU {gpu['index'] + 1} {gpu['model']:<34} {where:<8} x{gpu['lanes']:<3} "
+                     f"PCIe {gpu['pcie_gen']}  {batch}")
+    for other in check["other"]:
+        lines.append(f"    {other['part']:<40} {'':<8} x{other['lanes']}")
+    lines.append(f"    {check['lanes_used']} of {check['lanes_available']} CPU lanes used")
+    return lines
+
+
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    if "lanes_used" not in f:
+        return ""
+    return f"{num(f['lanes_used'])} of {num(f.get('lanes_available'))} lanes"
+
+
+@plan_check(CHECK_ID, order=20, figures=("lanes_used", "lanes_available"), key_figures=key_figures,
+            details=lane_map)
 def check_pcie(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.cpu is None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from dlrig.checks._common import fmt_w, skipped
+from dlrig.checks.registry import plan_check
 from dlrig.hardware import Hardware, HostPlan
+from dlrig.output.numbers import num, whole
 from dlrig.result import CheckResult
 
 CHECK_ID = "psu_headroom"
@@ -41,15 +44,31 @@ def max_draw_w(hw: Hardware) -> float:
     return total
 
 
-def _tidy(watts: float) -> float:
-    value = round(float(watts), 1)
-    return int(value) if value.is_integer() else value
-
-
 def _round_up(watts: float, step: int = 50) -> int:
     return int(math.ceil(watts / step) * step)
 
 
+def power_budget(check: Mapping[str, Any]) -> list[str]:
+    """The power budget under the check's row: every part's watts, then the draw against the PSU."""
+    if check.get("skipped"):
+        return []
+    lines = ["  power budget"]
+    for item in check["items"]:
+        lines.append(f"    {item['part']:<52} {item['watts']:>6.0f} W")
+    lines.append(f"    {'max draw':<52} {check['max_draw_w']:>6.0f} W  of {check['psu_w']:.0f} W "
+                 f"({check['load_pct']:g} %), {check['usable_w']:.0f} W usable with "
+                 f"{check['headroom_pct']:g} % headroom")
+    return lines
+
+
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    if "max_draw_w" not in f:
+        return ""
+    return f"{num(f['max_draw_w'])} of {num(f.get('psu_w'))} W ({num(f.get('load_pct'))} %)"
+
+
+@plan_check(CHECK_ID, order=10, figures=("max_draw_w", "psu_w", "load_pct", "free_w", "more_gpus"),
+            key_figures=key_figures, details=power_budget)
 def check_psu(plan: HostPlan) -> CheckResult:
     result = _check_psu(plan)
     hw = plan.hardware
@@ -75,8 +94,8 @@ def _check_psu(plan: HostPlan) -> CheckResult:
     usable = psu_w * (1 - headroom / 100)
     free = psu_w - draw
     figures: dict[str, Any] = {
-        "max_draw_w": _tidy(draw), "psu_w": psu_w, "load_pct": round(100 * draw / psu_w, 1),
-        "free_w": _tidy(free), "headroom_pct": headroom, "usable_w": _tidy(usable),
+        "max_draw_w": whole(draw, 1), "psu_w": psu_w, "load_pct": round(100 * draw / psu_w, 1),
+        "free_w": whole(free, 1), "headroom_pct": headroom, "usable_w": whole(usable, 1),
         "recommended_psu_w": _round_up(draw / (1 - headroom / 100)), "items": power_items(hw),
     }
     more = {g.model: max(0, math.floor((usable - draw) / g.budget_w)) for g in hw.gpus}

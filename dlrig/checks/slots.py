@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from dlrig.checks._common import plural, skipped
+from dlrig.checks.registry import plan_check
 from dlrig.hardware import HostPlan
+from dlrig.output.numbers import num
 from dlrig.result import CheckResult
 
 CHECK_ID = "gpu_slots"
 
 
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    if "gpu_count" not in f:
+        return ""
+    return f"{num(f['gpu_count'])} GPU(s) in {num(f.get('gpu_slots'))} slots"
+
+
+@plan_check(CHECK_ID, order=30, figures=("gpu_count", "gpu_slots", "free_slots"), key_figures=key_figures)
 def check_slots(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.motherboard is None:

@@ -8,13 +8,17 @@ An unknown OS release or a malformed pin is bad input: the resolver's InputError
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from dlrig.checks.registry import Context, live_check, plan_check
 from dlrig.errors import InputError
-from dlrig.hardware import HostPlan, architecture_names
+from dlrig.hardware import HostPlan, OsRelease, architecture_names
 from dlrig.result import CheckResult, Status
 from dlrig.stack.resolver import VERSION_KEYS, GpuTarget, Resolution, resolve
+from dlrig.stack.targets import gpu_targets
 
 #: The versions repeated at the top level of the check's figures.
 TOP_LEVEL_KEYS: tuple[str, ...] = (
@@ -23,18 +27,9 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
 
 
 def _targets(plan: HostPlan) -> tuple[list[GpuTarget], list[str]]:
-    """The declared GPUs as resolver targets, and the models whose architecture is not known."""
-    targets: list[GpuTarget] = []
-    unknown: list[str] = []
-    for i, decl in enumerate(plan.hardware.gpus if plan.hardware else []):
-        spec = decl.spec
-        if decl.arch:  # declared in the inventory: it wins over the catalogue's
-            targets.append(GpuTarget(decl.model, decl.arch, ""))
-        elif spec is None or not spec.arch:
-            unknown.append(f"hardware.gpus[{i}].arch ({decl.model})")
-        else:
-            targets.append(GpuTarget(spec.name, spec.arch, spec.compute_capability))
-    return targets, unknown
+    """The declared GPUs as resolver targets, and where the architecture of the others is missing."""
+    targets, unknown = gpu_targets(plan)
+    return targets, [f"hardware.gpus[{i}].arch ({model})" for i, model in unknown]
 
 
 def _figures(res: Resolution | None) -> dict[str, Any]:
@@ -73,6 +68,12 @@ def _resolve_for(plan: HostPlan, targets: list[GpuTarget]) -> Resolution:
         raise InputError(plan.name, err.path, err.problem) from None
 
 
+def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
+    return ", ".join(f"{label} {f[key]}" for key, label in (("driver", "driver"), ("cuda", "CUDA"))
+                     if f.get(key))
+
+
+@plan_check("stack", order=90, figures=("driver", "cuda", "torch", "tensorflow"), key_figures=key_figures)
 def check_stack(plan: HostPlan) -> CheckResult:
     """Resolve the host's stack from its declared OS, GPUs and pins."""
     if plan.os is None:
@@ -106,3 +107,32 @@ def role_facts(figures: dict[str, Any]) -> dict[str, Any]:
     versions = {key: value for key, value in (figures.get("versions") or {}).items() if value is not None}
     extra = {key: figures[key] for key in ("apt_repo_path", "python_source") if figures.get(key)}
     return {**versions, **extra}
+
+
+@live_check("stack", order=50)
+def check_stack_for_running_os(ctx: Context) -> CheckResult | None:
+    """Live, for a host whose inventory declares no ``os``: the stack resolved for the release it runs
+    (the roles read it as ``dlrig_stack``); nothing when ``os`` is declared (the plan preflight resolved
+    it) or the running release is not known."""
+    plan = ctx.plan
+    if plan.os is not None or plan.hardware is None or ctx.running_os is None:
+        return None
+    try:
+        return check_stack(dataclasses.replace(plan, os=OsRelease(*ctx.running_os)))
+    except InputError as exc:
+        return CheckResult("stack", "fail", str(exc))
+
+
+def stack_facts(checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``dlrig_stack`` fact of a host entry's ``checks``: the resolved stack's :func:`role_facts`, or
+    ``{}`` when none resolved it."""
+    stack = next((c for c in checks if c.get("id") == "stack"), None)
+    return role_facts(dict(stack)) if stack is not None and stack.get("status") != "fail" else {}
+
+
+def resolved_driver(checks: Sequence[Mapping[str, Any]]) -> str | None:
+    """The driver branch a report's resolved stack chose (its JSON ``checks``), None when not resolved."""
+    stack = next((c for c in checks if c.get("id") == "stack"), None)
+    if not stack or stack.get("status") == "fail" or not stack.get("driver"):
+        return None
+    return str(stack["driver"])

@@ -19,7 +19,7 @@ from typing import Any
 
 from dlrig.errors import InputError
 from dlrig.init.probe import Probe, from_ansible
-from dlrig.live import DetectionError, ansible_command
+from dlrig.upgrade.live import DetectionError, ansible_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_ARGS = "gather_subset=!all,!min,hardware,distribution"

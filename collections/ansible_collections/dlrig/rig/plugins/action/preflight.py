@@ -34,7 +34,7 @@ class ActionModule(ActionBase):
             from dlrig.errors import InputError
             from dlrig.hardware import parse_host
             from dlrig.inventory import template_plan_vars
-            from dlrig.report import host_report
+            from dlrig.output.document import host_entry
             from dlrig.result import outcome
         except ImportError as exc:
             result.update(failed=True, msg=f"dlrig is not importable from {_ROOT}: {exc}")
@@ -46,7 +46,7 @@ class ActionModule(ActionBase):
         except InputError as exc:
             result.update(failed=True, changed=False, msg=f"preflight: {exc}")
             return result
-        report = host_report(plan, checks)
+        report = host_entry(plan, checks)
         stack = next((c for c in checks if c.id == "stack"), None)
         result.update(
             changed=False,

@@ -13,7 +13,7 @@ if (_ROOT / "dlrig" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
 
 
 def env_changes(installed: Any, resolved: Any, env: str) -> list[str]:
-    from dlrig.upgrade import installed_versions, stack_diff
+    from dlrig.upgrade.driver import installed_versions, stack_diff
 
     return stack_diff(installed_versions(installed if isinstance(installed, dict) else {}),
                       resolved if isinstance(resolved, dict) else {}, env)

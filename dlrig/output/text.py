@@ -1,10 +1,17 @@
-"""Text for people: the ``--live`` report and the ``--what-if`` side-by-side view."""
+"""The documents for people, one renderer family chosen by the document's ``mode``: the plan report
+(verdicts, the checks' details such as the power budget and the lane map), the ``--what-if`` side-by-side
+view and the ``--live`` report. Every figure goes through :func:`dlrig.output.numbers.num`."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
-_COLOURS = {"ok": "32", "warn": "33", "fail": "31", "bold": "1", "dim": "2"}
+from dlrig.checks.registry import REGISTRY
+from dlrig.output.numbers import num
+
+_COLOURS = {"ok": "32", "warn": "33", "fail": "31", "dim": "2", "bold": "1"}
 
 
 def _paint(text: str, colour: str, on: bool) -> str:
@@ -17,33 +24,39 @@ def _status(status: str | None, colour: bool, width: int = 4) -> str:
     return _paint(status.upper().ljust(width), status, colour)
 
 
-def _num(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:g}" if value != int(value) else str(int(value))
-    return str(value)
+def _strip(text: str) -> str:
+    return re.sub(r"\033\[[0-9;]*m", "", text)
+
+
+def render_plan_host(host: dict[str, Any], colour: bool = False) -> list[str]:
+    lines = [f"{_paint(host['name'], 'bold', colour)}  {_status(host['verdict'], colour)}"]
+    if not host["declared"]:
+        lines.append("  hardware not declared: no plan checks (add `hardware:` to its host_vars)")
+        return lines
+    for check in host["checks"]:
+        lines.append(f"  {_status(check['status'], colour)} {check['id']:<13} {check['message']}")
+        lines += _notes(check, colour)
+    for check in host["checks"]:
+        described = REGISTRY.get(check["id"], "plan")
+        if described is not None and described.details is not None:
+            lines += described.details(check)
+    return lines
+
+
+def _notes(check: dict[str, Any], colour: bool) -> list[str]:
+    """A check's notes (the resolver's: why a version is not the newest), one line each under it."""
+    notes = check.get("notes") or []
+    return [_paint(f"{'':21}- {note}", "dim", colour) for note in notes if isinstance(note, str)]
 
 
 def _key_figures(check_id: str, view: dict[str, Any] | None, currency: str | None) -> str:
     """A few words of figures for one side of a check row."""
     if view is None:
         return "(not run)"
-    f = view.get("figures") or {}
-    if check_id == "psu_headroom" and "max_draw_w" in f:
-        return f"{_num(f['max_draw_w'])} of {_num(f.get('psu_w'))} W ({_num(f.get('load_pct'))} %)"
-    if check_id == "pcie_lanes" and "lanes_used" in f:
-        return f"{_num(f['lanes_used'])} of {_num(f.get('lanes_available'))} lanes"
-    if check_id == "gpu_slots" and "gpu_count" in f:
-        return f"{_num(f['gpu_count'])} GPU(s) in {_num(f.get('gpu_slots'))} slots"
-    if check_id == "ram_vs_vram" and "ram_gb" in f:
-        return f"{_num(f['ram_gb'])} GB RAM / {_num(f.get('vram_gb'))} GB VRAM"
-    if check_id == "energy" and f.get("monthly_cost") is not None:
-        return f"{f['monthly_cost']:.2f} {currency or f.get('currency') or ''}/month".replace(" /", "/")
-    if check_id == "stack" and f:
-        return ", ".join(f"{label} {f[key]}" for key, label in (("driver", "driver"), ("cuda", "CUDA"))
-                         if f.get(key))
-    return ""
+    described = REGISTRY.get(check_id, "what_if")
+    if described is None or described.key_figures is None:
+        return ""
+    return described.key_figures(view.get("figures") or {}, currency)
 
 
 def render_what_if_host(host: dict[str, Any], colour: bool = False) -> list[str]:
@@ -85,21 +98,15 @@ def render_what_if_host(host: dict[str, Any], colour: bool = False) -> list[str]
             planned = "-" if fig["planned"] is None else f"{fig['planned']:.2f}"
         else:
             unit = fig["unit"]
-            today, planned = _num(fig["today"]), _num(fig["planned"])
+            today, planned = num(fig["today"]), num(fig["planned"])
         lines.append(f"  {fig['label']:<16} {today:>10} {planned:>10} {unit}".rstrip())
     cap = host.get("capacity")
     if cap:
         lines.append(
-            f"  capacity for {cap['model']} at {_num(cap['card_w'])} W each: the PSU feeds {cap['by_psu']} "
+            f"  capacity for {cap['model']} at {num(cap['card_w'])} W each: the PSU feeds {cap['by_psu']} "
             f"({cap['by_psu_headroom']} keeping the headroom), the board has {cap['by_slots']} slots, "
             f"the CPU lanes take {cap['by_lanes']} -> at most {cap['limit']}")
     return lines
-
-
-def _strip(text: str) -> str:
-    import re
-
-    return re.sub(r"\033\[[0-9;]*m", "", text)
 
 
 def render_live_host(host: dict[str, Any], colour: bool = False) -> list[str]:
@@ -110,25 +117,31 @@ def render_live_host(host: dict[str, Any], colour: bool = False) -> list[str]:
     if det:
         lines.append("  detected")
         for gpu in det["gpus"]:
-            link = f"x{_num(gpu['current_link_width'])}/x{_num(gpu['max_link_width'])}"
-            gen = f"PCIe {_num(gpu['current_link_gen'])}/{_num(gpu['max_link_gen'])}"
+            link = f"x{num(gpu['current_link_width'])}/x{num(gpu['max_link_width'])}"
+            gen = f"PCIe {num(gpu['current_link_gen'])}/{num(gpu['max_link_gen'])}"
             power = ""
             if gpu["power_limit_w"] is not None:
-                power = (f"  {_num(gpu['power_limit_w'])} W limit "
-                         f"({_num(gpu['power_min_limit_w'])}-{_num(gpu['power_max_limit_w'])})")
+                power = (f"  {num(gpu['power_limit_w'])} W limit "
+                         f"({num(gpu['power_min_limit_w'])}-{num(gpu['power_max_limit_w'])})")
             state = "" if gpu["present"] else "  NOT ANSWERING"
             lines.append(f"    {gpu['pci_address']}  {gpu['model']:<24} {link:<8} {gen}{power}{state}")
         lines.append(f"    driver {det['driver_version'] or 'not loaded'}; CPU {det['cpu_model'] or '?'}; "
-                     f"RAM {_num(det['ram_gb'])} GB; kernel {det['kernel'] or '?'}; "
+                     f"RAM {num(det['ram_gb'])} GB; kernel {det['kernel'] or '?'}; "
                      f"Secure Boot {det['secure_boot'] or '?'}")
     return lines
 
 
+_HOSTS: dict[str, tuple[Callable[[dict[str, Any], bool], list[str]], str]] = {
+    "plan": (render_plan_host, ""),
+    "what_if": (render_what_if_host, ", planned"),
+    "live": (render_live_host, ", live"),
+}
+
+
 def render(document: dict[str, Any], colour: bool = False) -> str:
     hosts = document["hosts"]
-    per_host = render_live_host if document.get("mode") == "live" else render_what_if_host
+    per_host, what = _HOSTS[document["mode"]]
     blocks = ["\n".join(per_host(h, colour)) for h in hosts]
     counts = {s: sum(1 for h in hosts if h["verdict"] == s) for s in ("ok", "warn", "fail")}
-    what = "planned" if document.get("mode") == "what-if" else "live"
-    tail = f"{len(hosts)} host(s), {what}: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail"
+    tail = f"{len(hosts)} host(s){what}: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail"
     return "\n\n".join([*blocks, tail]) + "\n"

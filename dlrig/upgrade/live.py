@@ -25,7 +25,7 @@ from dlrig.errors import InputError
 
 MODULE = "dlrig.rig.hardware_facts"
 FACT = "dlrig_hardware"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = PROJECT_ROOT / "collections"
 
 
@@ -173,21 +173,93 @@ def detect(inventories: Sequence[str], pattern: str = "all", hosts: Sequence[str
     return found
 
 
-def live_results(plan: Any, detection: Detection) -> list[dict[str, Any]]:
-    """The live checks of one host, as JSON-ready check entries (``gpu_count``, ``pcie_link``, ``ram``).
+def running_os(facts: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """The release in the facts' ``os`` (hardware_facts reads /etc/os-release), None when not there."""
+    found = (facts or {}).get("os")
+    if isinstance(found, dict) and found.get("distribution") and found.get("release"):
+        return str(found["distribution"]), str(found["release"])
+    return None
 
-    A host whose detection failed gets one ``detect`` check that fails with the reason.
-    """
-    if detection.facts is None or detection.error is not None:
-        return [{"id": "detect", "status": "fail",
-                 "message": f"could not detect the hardware: {detection.error}",
-                 "unreachable": detection.unreachable}]
-    from dlrig.checks.declaration import with_declaration
-    from dlrig.checks.live import check_os, live_checks  # the detection helper's checks
 
-    checks = live_checks(plan, detection.facts)
-    running = detection.facts.get("os")
-    if isinstance(running, dict) and running.get("distribution") and running.get("release"):
-        # The host's /etc/os-release (hardware_facts): the same comparison as the live preflight play's.
-        checks.append(check_os(plan, str(running["distribution"]), str(running["release"])))
-    return [r.as_dict() for r in with_declaration(plan, checks)]
+def live_context(plan: Any, facts: Mapping[str, Any] | None, *, error: str | None = None,
+                 unreachable: bool = False, os_release: tuple[str, str] | None = None) -> Any:
+    """The registry's context of one live host (:class:`dlrig.checks.registry.Context`)."""
+    from dlrig.checks.registry import Context
+    from dlrig.upgrade.driver import allow_downgrade
+
+    allow_downgrade(plan)  # a consent that is not a boolean is bad input, even when detection failed
+    if facts is None and error is None:
+        error = "no hardware facts"
+    return Context(plan, "live", facts=facts, detection_error=error, unreachable=unreachable,
+                   running_os=os_release or running_os(facts))
+
+
+def live_checks(plan: Any, facts: Mapping[str, Any] | None, **detection: Any) -> list[Any]:
+    """Every live check's result for one host (``detection``: as :func:`live_host`)."""
+    from dlrig.checks.registry import run
+
+    return run(live_context(plan, facts, **detection))
+
+
+def live_host(plan: Any, facts: Mapping[str, Any] | None, *, error: str | None = None,
+              unreachable: bool = False, os_release: tuple[str, str] | None = None) -> dict[str, Any]:
+    """One host's live preflight: every live check of the registry, as a document host entry (with
+    ``reachable``, ``detected`` and ``driver``). The CLI's ``--live`` and the ``dlrig.rig.live_preflight``
+    action both call it. ``os_release`` (the play's gathered facts) wins over the facts' own ``os``."""
+    from dlrig.checks.registry import run
+    from dlrig.output.document import host_entry
+    from dlrig.upgrade.driver import change_lines
+
+    ctx = live_context(plan, facts, error=error, unreachable=unreachable, os_release=os_release)
+    results = run(ctx)
+    decision = ctx.driver_decision
+    driver = None if decision is None else {**decision.as_dict(), "lines": change_lines(decision)}
+    return host_entry(plan, results, reachable=not unreachable,
+                      detected=None if ctx.detected is None else detected_summary(ctx.detected),
+                      driver=driver)
+
+
+def detected_summary(hw: Any) -> dict[str, Any]:
+    """What detection found, for the document (``detected``)."""
+    return {
+        "gpus": [{"pci_address": g.pci_address, "model": g.model, "present": g.present, "slot": g.slot,
+                  "current_link_width": g.current_link_width, "max_link_width": g.max_link_width,
+                  "current_link_gen": g.current_link_gen, "max_link_gen": g.max_link_gen,
+                  "power_limit_w": g.power_limit_w, "power_min_limit_w": g.power_min_limit_w,
+                  "power_max_limit_w": g.power_max_limit_w, "problems": list(g.problems)} for g in hw.gpus],
+        "driver_version": hw.driver_version,
+        "cpu_model": hw.cpu_model,
+        "ram_gb": hw.ram_gb,
+        "kernel": hw.kernel,
+        "secure_boot": hw.secure_boot,
+    }
+
+
+# Module arguments of the ad-hoc detection run: templated per host by Ansible, so the inventory's
+# live_preflight_* variables point detection at a fixture tree or another nvidia-smi, as in the playbook.
+DETECT_ARGS = {
+    "sysfs_root": "{{ live_preflight_sysfs_root | default(omit) }}",
+    "nvidia_smi": "{{ live_preflight_nvidia_smi | default(omit) }}",
+    "lspci": "{{ live_preflight_lspci | default(omit) }}",
+}
+
+def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequence[str],
+                  limit: str | None, *, become: bool = False, detector: Any = None) -> dict[str, Any]:
+    """Detect every host over Ansible, then run its live checks; ``detector`` replaces detection in tests."""
+    from dlrig.errors import InputError
+    from dlrig.hardware import parse_host
+    from dlrig.output.document import document
+
+    plans = [parse_host(name, hostvars) for name, hostvars in hosts]  # bad input first, before any SSH
+    run = detector or detect
+    try:
+        found = run(inventories, limit or "all", [p.name for p in plans], module_args=DETECT_ARGS,
+                    become=become)
+    except DetectionError as exc:
+        raise InputError(None, "--live", str(exc)) from None
+    entries = []
+    for plan in plans:
+        detection = found[plan.name]
+        entries.append(live_host(plan, detection.facts, error=detection.error,
+                                 unreachable=detection.unreachable))
+    return document("live", entries)

@@ -62,16 +62,12 @@ def driver_branch(version: str | None) -> str | None:
 
 
 def gpu_targets(plan: Any) -> tuple[list[Any], list[str]]:
-    """The resolver's view of the declared GPUs, and the models it cannot place (not catalogued)."""
-    from dlrig.stack import GpuTarget
+    """The resolver's view of the declared GPUs (as the preflight's ``stack`` check places them: a
+    declared ``arch`` wins), and the models it cannot place (not catalogued, no ``arch``)."""
+    from dlrig.stack.targets import gpu_targets as placed
 
-    targets, unknown = [], []
-    for decl in plan.hardware.gpus if plan.hardware is not None else []:
-        if decl.spec is None:
-            unknown.append(decl.model)
-        else:
-            targets.append(GpuTarget(decl.model, decl.spec.arch, decl.spec.compute_capability))
-    return targets, unknown
+    targets, unknown = placed(plan)
+    return targets, [model for _, model in unknown]
 
 
 def _cards(plan: Any) -> str:

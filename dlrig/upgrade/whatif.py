@@ -293,17 +293,6 @@ SUMMARY_FIGURES = (
     ("monthly_cost", "energy / month", ""),
 )
 
-# Per check, the figures shown next to its status (those present in the check's JSON entry).
-CHECK_FIGURES: dict[str, tuple[str, ...]] = {
-    "psu_headroom": ("max_draw_w", "psu_w", "load_pct", "free_w", "more_gpus"),
-    "pcie_lanes": ("lanes_used", "lanes_available"),
-    "gpu_slots": ("gpu_count", "gpu_slots", "free_slots"),
-    "ram_vs_vram": ("ram_gb", "vram_gb"),
-    "energy": ("monthly_cost", "currency", "wall_w"),
-    "stack": ("driver", "cuda", "torch", "tensorflow"),
-}
-
-
 @dataclass(frozen=True)
 class CheckRow:
     id: str
@@ -319,7 +308,10 @@ class CheckRow:
 
 
 def _check_view(check: Mapping[str, Any]) -> dict[str, Any]:
-    keys = CHECK_FIGURES.get(str(check.get("id")), ())
+    from dlrig.checks.registry import REGISTRY
+
+    described = REGISTRY.get(str(check.get("id")), "what_if")
+    keys = described.figures if described is not None else ()
     figures = {k: check[k] for k in keys if k in check}
     return {"status": check.get("status"), "message": check.get("message"), "figures": figures}
 
@@ -418,3 +410,73 @@ def capacity_for(plan: Any, model: str | None = None) -> Capacity | None:
                     max_draw_w=max_draw_w(hw), psu_w=hw.psu.watts, headroom_pct=plan.power.headroom_pct,
                     slots=hw.motherboard.gpu_slots, lanes_available=hw.cpu.pcie_lanes,
                     lanes_other=sum(r["lanes"] for r in other_lanes(hw)))
+
+
+# --- the what-if document ----------------------------------------------------------------------
+
+WHAT_IF_HELP = (
+    "plan an upgrade without editing the inventory; repeat to combine: 'gpus=2x GeForce RTX 2080', "
+    "'gpus=4x RTX 2080@225W' (board power per card), 'gpus=4x RTX 2070 limit=150W' (power limit), "
+    "'gpus=RTX 2070 + 2x RTX 2080', 'psu=1300 gold', 'psu=1300', 'memory=64'"
+)
+
+
+def _spec_hint(problem: str) -> str:
+    """A planned card's missing figures go into the spec, not the inventory (issue 19, finding 8)."""
+    return problem.replace(
+        "in the inventory",
+        "in the spec, e.g. 'gpus=2x MODEL@250W vram=6 arch=Maxwell' (@ is watts, vram in GB)")
+
+
+def what_if_host(name: str, hostvars: dict[str, Any], specs: Sequence[str]) -> dict[str, Any]:
+    """One host's what-if entry: today's and the planned report, their comparison, the capacity."""
+    from dlrig.checks import run_checks
+    from dlrig.hardware import parse_host
+    from dlrig.output.document import host_entry
+
+    plan = parse_specs(specs, host=name)
+    today_plan = parse_host(name, hostvars)
+    if today_plan.hardware is None:
+        return host_entry(today_plan, [], what_if=list(specs), changes=plan.describe(), today=None,
+                          planned=None, comparison=None, capacity=None, software=None)
+    try:
+        planned_vars = apply_what_if(hostvars, plan)
+    except InputError as exc:
+        raise InputError(name, exc.path, exc.problem) from None
+    try:
+        planned_plan = parse_host(name, planned_vars)
+    except InputError as exc:   # an unknown model, a PSU class the inventory parser refuses, ...
+        raise InputError(name, "--what-if", f"{exc.path}: {_spec_hint(exc.problem)}") from None
+    today_checks = run_checks(today_plan, "what_if")
+    planned_checks = run_checks(planned_plan, "what_if")
+    today = host_entry(today_plan, today_checks)
+    planned = host_entry(planned_plan, planned_checks)
+    cap = capacity_for(planned_plan)
+    # The host's own checks and summary are the planned build's; today's and the comparison beside them.
+    return host_entry(planned_plan, planned_checks, what_if=list(specs), changes=plan.describe(),
+                      today=today, planned=planned, comparison=compare(today, planned),
+                      capacity=None if cap is None else cap.as_dict(),
+                      software=planned_software(today, planned_plan))
+
+
+def planned_software(today: dict[str, Any], planned_plan: Any) -> dict[str, Any] | None:
+    """What the plan does to the software: the driver decision the upgrade would take on a box running
+    today's resolved stack, and its lines ("driver 595 → 580 (downgrade: …)", "CUDA 13.2 → 12.9",
+    "PyTorch environment rebuilt (cu132 → cu126)", …). None when today's stack is not resolved."""
+    from dlrig.checks.stack import resolved_driver
+    from dlrig.upgrade.driver import change_lines, decide_driver
+
+    branch = resolved_driver(today.get("checks") or [])
+    if planned_plan.os is None or not branch:
+        return None
+    decision = decide_driver(planned_plan, str(branch), planned_plan.os.distribution, planned_plan.os.release)
+    changes = decision.action in ("upgrade", "downgrade")
+    return {"driver": decision.as_dict(), "changes": changes, "lines": change_lines(decision)}
+
+
+def what_if_document(hosts: Sequence[tuple[str, dict[str, Any]]], specs: Sequence[str]) -> dict[str, Any]:
+    from dlrig.output.document import document
+
+    parse_specs(specs)  # a bad spec is reported once, before any host
+    return document("what_if", [what_if_host(name, hostvars, specs) for name, hostvars in hosts],
+                    what_if=list(specs))
