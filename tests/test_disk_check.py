@@ -70,3 +70,23 @@ def test_measured_cuda_toolkits_count_where_they_install_and_in_apt_s_cache() ->
 
 def test_no_mount_facts_is_a_warning_not_a_pass() -> None:
     assert check_disk([Need("a", "/opt", 1)], []).status == "warn"
+
+
+def test_the_live_check_reads_the_mounts_and_the_resolved_stack() -> None:
+    from dlrig.checks.disk import check_disk_live, stack_locks
+    from dlrig.checks.registry import Context
+    from dlrig.result import CheckResult
+
+    versions = {"python": "3.11", "torch": "2.14.1", "torch_cuda_variant": "cu130", "torchvision": "0.29.1",
+                "fastai": "2.8.12", "tensorflow": "2.21.0", "keras": "3.15.1", "cuda": "13.0"}
+    assert stack_locks(versions, gpus=False) == [TORCH, "py3.11-tensorflow2.21.0-cpu-keras3.15.1.txt"]
+    stack = CheckResult("stack", "ok", "resolved", {"versions": versions})
+
+    class Plan:  # the two attributes the check reads
+        os = None
+        hardware = None
+
+    ctx = Context(Plan(), "live", facts={"mounts": mounts(root=3.0)}, results=[stack])  # type: ignore[arg-type]
+    result = check_disk_live(ctx)
+    assert result is not None and result.status == "fail" and "missing on /" in result.message
+    assert check_disk_live(Context(Plan(), "live", facts={}, results=[stack])) is None  # type: ignore[arg-type]

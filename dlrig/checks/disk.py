@@ -8,6 +8,9 @@ anything is installed, naming per file system how much is missing and what it is
 The sizes are data, not code: ``dlrig/data/disk_sizes.yml`` records each committed lock's measured size
 (``scripts/measure_disk_sizes.py``, from the wheels themselves) and the CUDA toolkit figures, each with how
 it was obtained. ``needs_for(...)`` turns a stack (its lock names, its CUDA versions) into ``Need`` rows.
+
+Registered as the live check ``disk_space`` (dlrig/checks/registry.py). It judges the host's ``mounts``
+(the ``ansible_mounts`` list) found in the facts the live preflight passes; without them it has no entry.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from dlrig.checks.registry import Context, live_check
 from dlrig.result import CheckResult
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "disk_sizes.yml"
@@ -142,3 +146,39 @@ def check_disk(needs: list[Need], mounts: list[Mapping[str, Any]], notes: Iterab
         message = f"{summary}; no mount found for {', '.join(unplaced)}.{uncounted}"
         return CheckResult("disk_space", "warn", message, figures)
     return CheckResult("disk_space", "ok", summary + "." + uncounted, figures)
+
+
+def stack_locks(versions: Mapping[str, Any], gpus: bool) -> list[str]:
+    """The committed lock file names the environment roles pick for these resolved versions (the same
+    names as pytorch_env_lock_name / tensorflow_env_lock_name)."""
+    v = {k: versions.get(k) for k in ("python", "torch", "torch_cuda_variant", "torchvision", "fastai",
+                                       "tensorflow", "keras")}
+    locks: list[str] = []
+    if v["python"] and v["torch"] and v["torch_cuda_variant"] and v["torchvision"] and v["fastai"]:
+        locks.append(f"py{v['python']}-torch{v['torch']}-{v['torch_cuda_variant']}"
+                     f"-torchvision{v['torchvision']}-fastai{v['fastai']}.txt")
+    if v["python"] and v["tensorflow"] and v["keras"]:
+        variant = "cuda" if gpus else "cpu"
+        locks.append(f"py{v['python']}-tensorflow{v['tensorflow']}-{variant}-keras{v['keras']}.txt")
+    return locks
+
+
+@live_check("disk_space", order=45)
+def check_disk_live(ctx: Context) -> CheckResult | None:
+    """Live: the host's mounts (``mounts`` in its facts, as ``ansible_mounts`` lists them) against the
+    resolved stack's environments and CUDA toolkit; no entry when the facts carry no mounts."""
+    mounts = (ctx.facts or {}).get("mounts")
+    if not mounts:
+        return None
+    stack = next((r for r in ctx.results if r.id == "stack"), None)
+    if stack is None and ctx.plan.os is not None:
+        from dlrig.checks.stack import check_stack
+
+        stack = check_stack(ctx.plan)
+    if stack is None or stack.status == "fail":
+        return None
+    versions = stack.figures.get("versions") or {}
+    gpus = bool(ctx.plan.hardware is not None and ctx.plan.hardware.gpus)
+    cuda = [str(versions["cuda"])] if gpus and versions.get("cuda") else []
+    needs, notes = needs_for(stack_locks(versions, gpus), cuda)
+    return check_disk(needs, list(mounts), notes)
