@@ -260,6 +260,7 @@ def test_a_step_dies_with_a_killed_module(tmp_path):
     step_code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(300)"
     module_code = (
         "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'collections')!r})\n"
         f"spec = importlib.util.spec_from_file_location('m', {str(MODULE)!r})\n"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
         f"m.run([sys.executable, '-c', {step_code!r}], 'pip install')\n"
