@@ -121,3 +121,12 @@ def test_the_index_credentials_never_reach_the_message() -> None:
     pe = _python_env_module()
     msg = pe.explain("pip install --require-hashes failed (exit 1)", "[Errno 111] Connection refused", PARAMS)
     assert "secret" not in msg and "pypi.example" in msg
+
+
+def test_a_step_that_hides_enospc_is_told_by_the_free_space_left() -> None:
+    pe = _python_env_module()
+    hidden = "Error: Command '[..., '-m', 'ensurepip']' returned non-zero exit status 1."
+    msg = pe.explain("creating the virtual environment failed (exit 1)", hidden, PARAMS, 2 * 1024 * 1024)
+    assert "disk full" in msg and "2 MB free" in msg and "python_env_prefix" in msg
+    roomy = pe.explain("creating the virtual environment failed (exit 1)", hidden, PARAMS, 10 * 1024**3)
+    assert roomy == "creating the virtual environment failed (exit 1)"

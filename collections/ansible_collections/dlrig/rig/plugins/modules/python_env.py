@@ -166,6 +166,20 @@ class BuildError(Exception):
     def __init__(self, msg, output=""):
         super().__init__(msg)
         self.output = output
+        self.free_bytes = None  # free space of the prefix's file system when the build failed
+
+
+# Below this, a failed step on the prefix's file system is taken for a full disk (some steps hide ENOSPC).
+LOW_SPACE = 32 * 1024 * 1024
+
+
+def free_bytes(path):
+    """Bytes free for unprivileged writers on the file system of `path`; None when it cannot be read."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
 
 
 PR_SET_PDEATHSIG = 1
@@ -466,9 +480,12 @@ def plan_and_apply(module, deadline=None):
                              % (final, MARKER, link))
         try:
             build(module, staging, final, lock_text, key, packages, deadline)
-        except Exception:
+        except Exception as exc:
             # Any failure (a step, ENOSPC while writing, a move): no staging directory and no unfinished
-            # version directory are left; the symlink still points to the previous environment.
+            # version directory are left; the symlink still points to the previous environment. The free
+            # space is read first: a step that hid ENOSPC (venv's ensurepip) is still told apart.
+            if isinstance(exc, BuildError):
+                exc.free_bytes = free_bytes(prefix)
             shutil.rmtree(staging, ignore_errors=True)
             if previous != final and not is_complete(final, key):
                 shutil.rmtree(final, ignore_errors=True)
@@ -495,16 +512,21 @@ def _reached(output, params):
     return params["index_url"] or "https://pypi.org/simple"
 
 
-def explain(msg, output, params):
-    """The failure message with its likely cause for a person (fetch_error); unchanged when none is known."""
+def explain(msg, output, params, free=None):
+    """The failure message with its likely cause for a person (fetch_error); unchanged when none is known.
+    `free`: bytes free on the prefix's file system when the build failed (None: not known)."""
     text = "%s\n%s" % (msg, output or "")
     cause = classify(text)[0]
-    if not cause or msg.startswith("Timeout exceeded"):
+    if msg.startswith("Timeout exceeded"):
         return msg
-    if cause == "disk full":
-        return ("%s — disk full: no space left on the file system of %s (python_env_prefix). The staging "
+    if cause == "disk full" or (free is not None and free < LOW_SPACE):
+        left = "" if free is None else " (%d MB free when it failed)" % (free // (1024 * 1024))
+        return ("%s — disk full: no space left on the file system of %s%s (python_env_prefix). The staging "
                 "directory was removed and the previous environment is still active; free space there, or "
-                "set python_env_prefix to a larger file system, and run again." % (msg, params["prefix"]))
+                "set python_env_prefix to a larger file system, and run again."
+                % (msg, params["prefix"], left))
+    if not cause:
+        return msg
     return "%s. %s" % (msg, describe(text, redact(_reached(output, params)), PIP_VARIABLES,
                                     "the environment's packages"))
 
@@ -542,7 +564,7 @@ def main():
             fcntl.flock(handle, fcntl.LOCK_EX)
         result = plan_and_apply(module, deadline)
     except BuildError as exc:
-        module.fail_json(msg=explain(str(exc), exc.output, module.params), output=exc.output)
+        module.fail_json(msg=explain(str(exc), exc.output, module.params, exc.free_bytes), output=exc.output)
     except OSError as exc:
         module.fail_json(msg=explain("%s: %s" % (type(exc).__name__, exc), "", module.params))
     finally:
