@@ -41,7 +41,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "dlrig/checks/pcie.py": ("tests/test_checks.py", "tests/test_strength_checks.py"),
     "dlrig/checks/energy.py": ("tests/test_checks.py", "tests/test_strength_checks.py"),
     "dlrig/stack/resolver.py": ("tests/test_resolver.py", "tests/test_strength_resolver.py"),
-    "dlrig/whatif.py": ("tests/test_whatif.py", "tests/test_strength_whatif.py"),
+    "dlrig/upgrade/spec.py": ("tests/test_whatif.py", "tests/test_strength_whatif.py"),
 }
 # Copied into the scratch tree: what the tests import and read (no .git, no virtual environment).
 COPY = (

@@ -28,8 +28,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dlrig.inventory import DEFAULT_INVENTORY_TIMEOUT, default_inventory
-    from dlrig.upgrade.whatif import WHAT_IF_HELP
+    from dlrig.plan.inventory import DEFAULT_INVENTORY_TIMEOUT, default_inventory
+    from dlrig.upgrade.spec import WHAT_IF_HELP
 
     parser = _Parser(
         prog="preflight.py", description="Check the declared builds of an Ansible inventory (PSU, PCIe "
@@ -67,14 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def inventories(args: argparse.Namespace) -> list[str]:
-    from dlrig.inventory import default_inventory
+    from dlrig.plan.inventory import default_inventory
 
     return list(args.inventory) if args.inventory else [default_inventory()]
 
 
 def load_hosts_from(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     """The hosts the command line's -i/--limit/-e/vault options select, as ``[(name, hostvars)]``."""
-    from dlrig.inventory import load_hosts
+    from dlrig.plan.inventory import load_hosts
 
     return load_hosts(inventories(args), args.limit, vault_password_files=args.vault_password_file,
                       vault_ids=args.vault_id, extra_vars=args.extra_vars, timeout=args.inventory_timeout)
@@ -82,7 +82,7 @@ def load_hosts_from(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]
 
 def load_plans(args: argparse.Namespace) -> list[Any]:
     """Every host the command line selects as a validated HostPlan (InputError on the first bad one)."""
-    from dlrig.hardware import parse_host
+    from dlrig.plan.parse import parse_host
 
     return [parse_host(name, hostvars) for name, hostvars in load_hosts_from(args)]
 
@@ -94,7 +94,8 @@ def build_document(args: argparse.Namespace, *, detector: Any = None) -> dict[st
         raise InputError(None, "--live",
                          "use --live (what is in the box now) or --what-if (a plan), not both")
     if args.what_if:
-        from dlrig.upgrade.whatif import parse_specs, what_if_document
+        from dlrig.upgrade.spec import parse_specs
+        from dlrig.upgrade.whatif import what_if_document
 
         parse_specs(args.what_if)  # a bad spec fails before the inventory is read
         return what_if_document(load_hosts_from(args), args.what_if)
@@ -111,7 +112,7 @@ def build_document(args: argparse.Namespace, *, detector: Any = None) -> dict[st
 def run(args: argparse.Namespace, stdout: TextIO, *, detector: Any = None) -> int:
     """Load, check, report; returns the exit code. Raises InputError for bad input."""
     if args.list_models:
-        from dlrig.listing import emit as emit_listing
+        from dlrig.output.listing import emit as emit_listing
 
         emit_listing(args.list_models, args.format, stdout)
         return EXIT_OK

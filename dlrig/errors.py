@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-# The plaintexts of the vaulted values this run decrypted (dlrig.inventory): never printed, named instead.
+# The plaintexts of the vaulted values this run decrypted (dlrig.plan.inventory): never printed, named
+# instead.
 _VAULTED: set[str] = set()
 VAULTED_SHOWN = "a vaulted value"
 
@@ -52,7 +53,8 @@ def escaped(value: object) -> object:
 
 def scrub(text: str) -> str:
     """``text`` with every decrypted vault value of 4 or more characters replaced by a name (a shorter one
-    is only hidden where it is the whole value shown: see dlrig.hardware)."""
+    is only hidden where it is the whole value shown: see dlrig.plan.parse)
+    """
     for secret in sorted(_VAULTED, key=len, reverse=True):
         if len(secret) >= 4 and secret in text:
             text = text.replace(secret, f"<{VAULTED_SHOWN}>")

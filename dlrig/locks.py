@@ -125,7 +125,7 @@ class Mirrors:
 
 def glibc_for_os(distribution: str, release: str) -> str:
     """The glibc of an OS release, from dlrig/data/matrix.yml ("Ubuntu", "18.04" -> "2.27")."""
-    from dlrig.stack.matrix import load_matrix
+    from dlrig.stack.matrix_file import load_matrix
 
     spec = load_matrix().find_os(distribution, release)
     if spec is None:

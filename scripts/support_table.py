@@ -20,8 +20,9 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402
 
-from dlrig.stack.matrix import MATRIX_PATH as MATRIX_FILE  # noqa: E402
-from dlrig.stack.matrix import Matrix, OsSpec, load_matrix  # noqa: E402
+from dlrig.stack.matrix import Matrix, OsSpec  # noqa: E402
+from dlrig.stack.matrix_file import MATRIX_PATH as MATRIX_FILE  # noqa: E402
+from dlrig.stack.matrix_file import load_matrix  # noqa: E402
 from dlrig.stack.resolver import GpuTarget, resolve  # noqa: E402
 
 START = "<!-- support-table:start -->"

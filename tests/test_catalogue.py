@@ -8,8 +8,8 @@ from importlib import resources
 import pytest
 import yaml
 
-from dlrig import catalogue
-from dlrig.catalogue import find_cpu, find_gpu, gpu_by_pci_id, suggest_cpus, suggest_gpus
+from dlrig.plan import catalogue
+from dlrig.plan.catalogue import find_cpu, find_gpu, gpu_by_pci_id, suggest_cpus, suggest_gpus
 
 RAW = yaml.safe_load(resources.files("dlrig").joinpath("data/catalogue.yml").read_text(encoding="utf-8"))
 ARCH_CC = {

@@ -15,8 +15,8 @@ from dlrig.checks.pcie import check_pcie, transfer_ms
 from dlrig.checks.psu import check_psu, max_draw_w
 from dlrig.checks.registry import REGISTRY
 from dlrig.checks.slots import check_slots
-from dlrig.hardware import parse_host
 from dlrig.output.document import exit_code, host_entry, plan_document
+from dlrig.plan.parse import parse_host
 
 REFERENCE = yaml.safe_load((Path(__file__).parent.parent / "inventory/host_vars/deep-al.yml").read_text())
 

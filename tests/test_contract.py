@@ -33,10 +33,11 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from dlrig import catalogue
 from dlrig.checks.stack import check_stack, role_facts
-from dlrig.hardware import parse_host
-from dlrig.stack.matrix import OsSpec, load_matrix, variant_cuda
+from dlrig.plan import catalogue
+from dlrig.plan.parse import parse_host
+from dlrig.stack.matrix import OsSpec, variant_cuda
+from dlrig.stack.matrix_file import load_matrix
 from dlrig.stack.resolver import resolve
 
 ROOT = Path(__file__).resolve().parents[1]

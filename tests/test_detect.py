@@ -1,12 +1,12 @@
-"""dlrig.detect: the host's dlrig_hardware facts as typed data, GPUs named through the catalogue."""
+"""dlrig.upgrade.facts: the host's dlrig_hardware facts as typed data, GPUs named through the catalogue."""
 
 from __future__ import annotations
 
 import pytest
 from hwfixtures import facts
 
-from dlrig.detect import DetectedHardware, from_facts, identify
 from dlrig.errors import InputError
+from dlrig.upgrade.facts import DetectedHardware, from_facts, identify
 
 
 def test_reference_build_one_rtx_2070():

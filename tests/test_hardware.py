@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from dlrig.errors import InputError
-from dlrig.hardware import HostPlan, parse_host
+from dlrig.plan.model import HostPlan
+from dlrig.plan.parse import parse_host
 
 REFERENCE = yaml.safe_load((Path(__file__).parent.parent / "inventory/host_vars/deep-al.yml").read_text())
 REFERENCE["power"] = {"price_per_kwh": 0.30, "currency": "EUR", "headroom_pct": 10}

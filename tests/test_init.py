@@ -21,10 +21,10 @@ from hwfixtures import FIXTURES, PROJECT
 from yamllint import config as yamllint_config
 from yamllint import linter
 
-from dlrig import placeholders
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
 from dlrig.init import cli, compare, declare, hosts_file, probe, remote
+from dlrig.plan import placeholders
+from dlrig.plan.parse import parse_host
 
 CASES = ("rtx2070", "two-gpus", "no-gpu", "unknown-gpu")
 ORIGINS = "detected|catalogue|default|placeholder|answered|declared"

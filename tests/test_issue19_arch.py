@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from clirun import run_cli
 
-from dlrig.hardware import architecture_names
+from dlrig.plan.parse import architecture_names
 
 CARD = {"model": "GeForce GTX 980 Ti", "watts": 250, "vram_gb": 6}
 

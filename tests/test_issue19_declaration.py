@@ -12,7 +12,7 @@ from hwfixtures import facts, hwdetect
 
 from dlrig.checks.declaration import TEMPLATE, check_declaration, with_declaration
 from dlrig.checks.os_release import check_os
-from dlrig.hardware import parse_host
+from dlrig.plan.parse import parse_host
 from dlrig.upgrade.live import Detection, live_checks, live_document
 
 ROOT = Path(__file__).resolve().parent.parent

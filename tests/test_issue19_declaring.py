@@ -14,15 +14,15 @@ import pytest
 import yaml
 from clirun import run_cli
 
-from dlrig import catalogue
 from dlrig.checks import run_checks
 from dlrig.checks.pcie import gpu_lanes
 from dlrig.checks.pcie_link import check_pcie_link
-from dlrig.detect import DetectedGpu, DetectedHardware
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
-from dlrig.inventory import load_hosts
-from dlrig.typical import TYPICAL_W
+from dlrig.plan import catalogue
+from dlrig.plan.inventory import load_hosts
+from dlrig.plan.parse import parse_host
+from dlrig.plan.typical import TYPICAL_W
+from dlrig.upgrade.facts import DetectedGpu, DetectedHardware
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = yaml.safe_load((ROOT / "inventory" / "host_vars" / "deep-al.yml").read_text())

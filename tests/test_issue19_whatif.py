@@ -9,7 +9,7 @@ import pytest
 from clirun import run_cli
 
 from dlrig.errors import InputError
-from dlrig.upgrade.whatif import PsuSpec, parse_specs
+from dlrig.upgrade.spec import PsuSpec, parse_specs
 
 
 @pytest.mark.parametrize(("spec", "expected"), [

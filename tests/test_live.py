@@ -13,7 +13,7 @@ import yaml
 from clirun import run_cli
 
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
+from dlrig.plan.parse import parse_host
 from dlrig.upgrade.live import (
     DETECT_ARGS,
     Detection,

@@ -13,8 +13,9 @@ from hwfixtures import facts
 from dlrig.checks.gpu_count import check_gpu_count
 from dlrig.checks.pcie_link import check_pcie_link
 from dlrig.checks.ram import check_detected_ram
-from dlrig.detect import DetectedHardware, from_facts
-from dlrig.hardware import HostPlan, parse_host
+from dlrig.plan.model import HostPlan
+from dlrig.plan.parse import parse_host
+from dlrig.upgrade.facts import DetectedHardware, from_facts
 from dlrig.upgrade.live import live_checks
 
 REFERENCE = yaml.safe_load(

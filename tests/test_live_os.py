@@ -8,7 +8,8 @@ import pytest
 
 from dlrig.checks.os_release import check_os
 from dlrig.checks.stack import check_stack, role_facts
-from dlrig.hardware import OsRelease, parse_host
+from dlrig.plan.model import OsRelease
+from dlrig.plan.parse import parse_host
 
 HARDWARE = {
     "cpu": {"model": "AMD Ryzen Threadripper 1900X"},

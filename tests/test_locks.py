@@ -12,7 +12,6 @@ import yaml
 
 from dlrig.checks.stack import check_stack, role_facts
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
 from dlrig.locks import (
     Mirrors,
     glibc_for_os,
@@ -22,6 +21,7 @@ from dlrig.locks import (
     uv_compile_command,
     uv_platform,
 )
+from dlrig.plan.parse import parse_host
 
 ROOT = Path(__file__).resolve().parents[1]
 MOLECULE_VARS = ROOT / "molecule/resources/inventory/group_vars/all"

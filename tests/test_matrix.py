@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlrig.stack.matrix import MatrixError, load_matrix, minor, parse_matrix, variant_cuda, vkey
+from dlrig.stack.matrix import MatrixError, minor, variant_cuda, vkey
+from dlrig.stack.matrix_file import load_matrix, parse_matrix
 
 MATRIX_FILE = Path(__file__).resolve().parent.parent / "dlrig" / "data" / "matrix.yml"
 

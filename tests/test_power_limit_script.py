@@ -4,7 +4,7 @@ that one static script reads (files/dlrig-gpu-power-limits); no inventory string
 The data file and the --plan command line are rendered by Ansible from the role's own tasks and vars with
 hostile model names, and the script runs against an nvidia-smi test double (tests/fixtures/bin): nothing
 in a model name runs, and each limit goes to the GPU of exactly that model, matched as the preflight
-matches models (dlrig.catalogue.normalise).
+matches models (dlrig.plan.catalogue.normalise).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dlrig import catalogue
+from dlrig.plan import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = ROOT / "roles" / "nvidia_driver"

@@ -15,8 +15,8 @@ from dlrig.checks import plan_check_ids, run_checks
 from dlrig.checks.registry import REGISTRY
 from dlrig.cli import main
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
 from dlrig.output.document import host_entry
+from dlrig.plan.parse import parse_host
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -310,7 +310,7 @@ def test_unknown_architecture_is_a_problem():
 # ---- the preflight's `stack` check ------------------------------------------------------------------------
 
 def _plan(os=None, gpus=None, stack=None):
-    from dlrig.hardware import parse_host
+    from dlrig.plan.parse import parse_host
 
     hostvars = {
         "hardware": {

@@ -11,7 +11,8 @@ import pytest
 from dlrig.checks.energy import check_energy, efficiency_at
 from dlrig.checks.pcie import check_pcie, other_lanes, transfer_ms
 from dlrig.checks.psu import check_psu, max_draw_w, power_items
-from dlrig.hardware import EFFICIENCY_CLASSES, parse_host
+from dlrig.plan.model import EFFICIENCY_CLASSES
+from dlrig.plan.parse import parse_host
 
 CPU = {"model": "Test CPU", "watts": 100, "pcie_lanes": 24}
 BOARD = {"model": "Test board", "gpu_slots": [16, 16], "watts": 0}

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from dlrig.stack import GpuTarget, resolve
-from dlrig.stack.matrix import load_matrix
+from dlrig.stack.matrix_file import load_matrix
 
 RTX_5090 = GpuTarget("GeForce RTX 5090", "Blackwell", "12.0")
 RTX_3090 = GpuTarget("GeForce RTX 3090", "Ampere", "8.6")

@@ -9,8 +9,10 @@ import json
 import pytest
 
 from dlrig.errors import InputError
-from dlrig.hardware import MAX_GPU_COUNT, MAX_PSU_W, MAX_RAM_GB
-from dlrig.upgrade.whatif import PlannedGpu, PsuSpec, apply_what_if, capacity, compare, parse_specs
+from dlrig.plan.parse import MAX_GPU_COUNT, MAX_PSU_W, MAX_RAM_GB
+from dlrig.upgrade.capacity import capacity
+from dlrig.upgrade.spec import PlannedGpu, PsuSpec, apply_what_if, parse_specs
+from dlrig.upgrade.whatif import compare
 
 
 def cap(**overrides):

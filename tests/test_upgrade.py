@@ -1,4 +1,5 @@
-"""dlrig.upgrade.driver: the driver decision (keep / upgrade / install) and "does the environment still fit"."""
+"""dlrig.upgrade.driver: the driver decision (keep / upgrade / install) and "does the environment
+still fit"."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from dlrig.hardware import parse_host
+from dlrig.plan.parse import parse_host
 from dlrig.upgrade.driver import decide_driver, driver_branch, installed_versions, stack_diff
 
 HARDWARE = {"gpus": [{"model": "GeForce RTX 2070", "count": 2}]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
+from dlrig.plan.parse import parse_host
 from dlrig.upgrade.driver import allow_downgrade, consent_hint, decide_driver, release_branches, unserved
 
 TURING = {"model": "GeForce RTX 2070", "count": 1}

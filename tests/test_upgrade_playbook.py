@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlrig.hardware import parse_host
+from dlrig.plan.parse import parse_host
 from dlrig.upgrade.driver import decide_driver
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ from test_upgrade_playbook import (
     _summary,
 )
 
-from dlrig.hardware import parse_host
+from dlrig.plan.parse import parse_host
 from dlrig.upgrade.driver import decide_driver
 
 GPUS = [{"model": "GeForce RTX 2070", "count": 1}, {"model": "GeForce GTX 1080 Ti", "count": 1}]

@@ -11,16 +11,10 @@ import yaml
 from clirun import run_cli
 
 from dlrig.errors import InputError
-from dlrig.hardware import parse_host
-from dlrig.upgrade.whatif import (
-    PlannedGpu,
-    PsuSpec,
-    apply_what_if,
-    capacity,
-    capacity_for,
-    compare,
-    parse_specs,
-)
+from dlrig.plan.parse import parse_host
+from dlrig.upgrade.capacity import capacity, capacity_for
+from dlrig.upgrade.spec import PlannedGpu, PsuSpec, apply_what_if, parse_specs
+from dlrig.upgrade.whatif import compare
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = yaml.safe_load((ROOT / "inventory" / "host_vars" / "deep-al.yml").read_text())

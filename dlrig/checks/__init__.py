@@ -7,7 +7,7 @@ registry's :class:`~dlrig.checks.registry.Context` (the plan and what detection 
 from __future__ import annotations
 
 from dlrig.checks.registry import REGISTRY, Context, Mode, run
-from dlrig.hardware import HostPlan
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
 
 

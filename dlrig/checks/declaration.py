@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from dlrig.checks.registry import Context, live_check
-from dlrig.hardware import HostPlan
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
 
 #: The commented host template a user copies (inventory/host_vars/*.sample is not read by Ansible).

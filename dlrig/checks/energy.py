@@ -18,7 +18,7 @@ import yaml
 from dlrig.checks._common import fmt_w, skipped
 from dlrig.checks.psu import max_draw_w
 from dlrig.checks.registry import plan_check
-from dlrig.hardware import EFFICIENCY_CLASSES, HostPlan
+from dlrig.plan.model import EFFICIENCY_CLASSES, HostPlan
 from dlrig.result import CheckResult
 
 CHECK_ID = "energy"

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlrig.catalogue import normalise
 from dlrig.checks._common import plural
 from dlrig.checks.registry import Context, live_check
-from dlrig.detect import DetectedGpu, DetectedHardware
-from dlrig.hardware import HostPlan
+from dlrig.plan.catalogue import normalise
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
+from dlrig.upgrade.facts import DetectedGpu, DetectedHardware
 
 
 def _addresses(gpus: list[DetectedGpu]) -> str:

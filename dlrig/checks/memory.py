@@ -12,8 +12,8 @@ from typing import Any
 
 from dlrig.checks._common import plural, skipped
 from dlrig.checks.registry import plan_check
-from dlrig.hardware import HostPlan
 from dlrig.output.numbers import num
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
 
 CHECK_ID = "ram_vs_vram"

@@ -4,7 +4,7 @@ host runs."""
 from __future__ import annotations
 
 from dlrig.checks.registry import Context, live_check
-from dlrig.hardware import HostPlan
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
 
 

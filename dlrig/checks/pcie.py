@@ -13,8 +13,8 @@ from typing import Any
 
 from dlrig.checks._common import skipped
 from dlrig.checks.registry import plan_check
-from dlrig.hardware import Hardware, HostPlan
 from dlrig.output.numbers import num
+from dlrig.plan.model import Hardware, HostPlan
 from dlrig.result import CheckResult
 
 CHECK_ID = "pcie_lanes"

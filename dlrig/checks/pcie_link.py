@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from dlrig.checks.registry import Context, live_check
-from dlrig.detect import DetectedHardware
-from dlrig.hardware import HostPlan
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
+from dlrig.upgrade.facts import DetectedHardware
 
 
 def check_pcie_link(plan: HostPlan, hw: DetectedHardware) -> CheckResult:

@@ -8,8 +8,8 @@ from typing import Any
 
 from dlrig.checks._common import fmt_w, skipped
 from dlrig.checks.registry import plan_check
-from dlrig.hardware import Hardware, HostPlan
 from dlrig.output.numbers import num, whole
+from dlrig.plan.model import Hardware, HostPlan
 from dlrig.result import CheckResult
 
 CHECK_ID = "psu_headroom"
@@ -42,6 +42,12 @@ def max_draw_w(hw: Hardware) -> float:
     """The sum of every part's watts: the most the build can ask of the PSU (transients aside)."""
     total: float = sum(item["watts"] for item in power_items(hw))
     return total
+
+
+def cards_within(watts: float, card_w: float) -> int:
+    """Whole cards drawing ``card_w`` each that fit in ``watts`` (never negative): the PSU check's "could
+    feed N more" and the what-if capacity."""
+    return max(0, math.floor(watts / card_w + 1e-9))
 
 
 def _round_up(watts: float, step: int = 50) -> int:
@@ -98,7 +104,7 @@ def _check_psu(plan: HostPlan) -> CheckResult:
         "free_w": whole(free, 1), "headroom_pct": headroom, "usable_w": whole(usable, 1),
         "recommended_psu_w": _round_up(draw / (1 - headroom / 100)), "items": power_items(hw),
     }
-    more = {g.model: max(0, math.floor((usable - draw) / g.budget_w)) for g in hw.gpus}
+    more = {g.model: cards_within(usable - draw, g.budget_w) for g in hw.gpus}
     figures["more_gpus"] = more
     budget = f"max draw {fmt_w(draw)} of the {fmt_w(psu_w)} PSU ({figures['load_pct']:g} %)"
     if draw > psu_w:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from dlrig.checks.registry import Context, live_check
-from dlrig.detect import DetectedHardware
-from dlrig.hardware import HostPlan
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult
+from dlrig.upgrade.facts import DetectedHardware
 
 RAM_TOLERANCE_GB = 1.0
 RAM_TOLERANCE_PCT = 5.0

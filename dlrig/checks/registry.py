@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from dlrig.result import CheckResult
 
 if TYPE_CHECKING:
-    from dlrig.detect import DetectedHardware
-    from dlrig.hardware import HostPlan
+    from dlrig.plan.model import HostPlan
+    from dlrig.upgrade.facts import DetectedHardware
 
 Mode = Literal["plan", "what_if", "live"]
 Needs = Literal["plan", "detected"]
@@ -59,10 +59,10 @@ class Context:
 
     @cached_property
     def detected(self) -> DetectedHardware | None:
-        """The facts parsed (:func:`dlrig.detect.from_facts`); None when detection failed."""
+        """The facts parsed (:func:`dlrig.upgrade.facts.from_facts`); None when detection failed."""
         if self.facts is None or self.detection_error is not None:
             return None
-        from dlrig.detect import from_facts
+        from dlrig.upgrade.facts import from_facts
 
         return from_facts(self.facts, self.plan.name)
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from dlrig.checks.registry import Context, live_check, plan_check
 from dlrig.errors import InputError
-from dlrig.hardware import HostPlan, OsRelease, architecture_names
+from dlrig.plan.model import HostPlan, OsRelease
+from dlrig.plan.parse import architecture_names
 from dlrig.result import CheckResult, Status
 from dlrig.stack.resolver import VERSION_KEYS, GpuTarget, Resolution, resolve
 from dlrig.stack.targets import gpu_targets

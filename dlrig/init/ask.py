@@ -10,9 +10,9 @@ import math
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from dlrig.catalogue import find_cpu, find_gpu, suggest_cpus, suggest_gpus
-from dlrig.hardware import SLOT_WIDTHS, efficiency_class
 from dlrig.init.declare import ANSWERED, PLACEHOLDER, Figure, figures
+from dlrig.plan.catalogue import find_cpu, find_gpu, suggest_cpus, suggest_gpus
+from dlrig.plan.parse import SLOT_WIDTHS, efficiency_class
 
 TRIES = 3
 

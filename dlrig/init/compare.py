@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dlrig.catalogue import normalise
 from dlrig.init.declare import DECLARED, DETECTED, Figure, plain
 from dlrig.init.render import scalar
+from dlrig.plan.catalogue import normalise
 
 
 def _same_model(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:

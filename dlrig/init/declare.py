@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dlrig import placeholders
-from dlrig.catalogue import find_cpu, suggest_cpus
-from dlrig.detect import from_facts
-from dlrig.hardware import EFFICIENCY_CLASSES, architecture_names
 from dlrig.init.probe import Drive, Probe
+from dlrig.plan import placeholders
+from dlrig.plan.catalogue import find_cpu, suggest_cpus
+from dlrig.plan.model import EFFICIENCY_CLASSES
+from dlrig.plan.parse import architecture_names
+from dlrig.upgrade.facts import from_facts
 
 DETECTED, CATALOGUE, DEFAULT, PLACEHOLDER, ANSWERED, DECLARED = (
     "detected", "catalogue", "default", "placeholder", "answered", "declared")

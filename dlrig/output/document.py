@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from typing import Any, Literal, TextIO
 
-from dlrig.hardware import HostPlan
+from dlrig.plan.model import HostPlan
 from dlrig.result import CheckResult, worst
 
 SCHEMA_VERSION = 2

@@ -19,20 +19,15 @@ Pins (``stack: {cuda: "11.8", torch: "2.1.2"}``) narrow each step; an incoherent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
 
 from dlrig.errors import InputError
 from dlrig.stack.frameworks import (
-    Frameworks,
     Gpu,
     GpuTarget,
-    frameworks_for,
     matches,
     pick_frameworks,
-    tf_problems,
-    torch_problems,
     unique_gpus,
 )
 from dlrig.stack.matrix import (
@@ -41,11 +36,12 @@ from dlrig.stack.matrix import (
     CudnnRelease,
     Matrix,
     OsSpec,
-    load_matrix,
     minor,
     variant_cuda,
     vkey,
 )
+from dlrig.stack.matrix_file import load_matrix
+from dlrig.stack.notes import resolution_notes
 
 __all__ = ["VERSION_KEYS", "GpuTarget", "Resolution", "find_os", "resolve", "supported_os_labels"]
 
@@ -121,7 +117,7 @@ def resolve(
                 "torchvision": picked.torchvision, "torch_cuda_variant": picked.variant,
                 "fastai": picked.fastai, "tensorflow": picked.tensorflow, "keras": picked.keras,
             }
-            notes = _notes(m, os_spec, branch, cuda.version, known, picked, flavour, clean)
+            notes = resolution_notes(m, os_spec, branch, cuda.version, known, picked, flavour, clean)
             return Resolution(True, versions, os_spec.apt_repo_path, picked.source, [], notes)
     return fail(_dedupe(later_reasons or cuda_reasons) or [f"no coherent stack for {os_spec.label}"])
 
@@ -227,18 +223,10 @@ def _flavour(branch: int, gpus: Sequence[Gpu], pinned: str | None) -> str:
     return "open" if branch >= 560 else "proprietary"
 
 
-def _supports(branch: int, arch: Architecture) -> bool:
-    return branch >= arch.first_driver and (arch.last_driver is None or branch <= arch.last_driver)
-
-
-def _os_branches(m: Matrix, os_spec: OsSpec) -> list[int]:
-    return sorted((d.branch for d in m.driver_branches if os_spec.apt_repo_path in d.os), reverse=True)
-
-
 def _driver_candidates(
     m: Matrix, os_spec: OsSpec, gpus: Sequence[Gpu], pin: str | None
 ) -> tuple[list[int], list[str]]:
-    packaged = _os_branches(m, os_spec)
+    packaged = m.branches_for(os_spec)
     if pin is not None:
         branch = vkey(pin)[0]
         if branch not in {d.branch for d in m.driver_branches}:
@@ -247,7 +235,7 @@ def _driver_candidates(
         if branch not in packaged:
             return [], [f"driver {pin} (pinned): NVIDIA does not package branch {branch} for "
                         f"{os_spec.label}; packaged there: {_span(packaged)}"]
-        bad = [g for g in unique_gpus(gpus) if not _supports(branch, g.arch)]
+        bad = [g for g in unique_gpus(gpus) if not g.arch.served_by(branch)]
         if bad:
             return [], [f"driver {pin} (pinned): {g.label} needs {_driver_need(g.arch)}" for g in bad]
         return [branch], []
@@ -258,7 +246,7 @@ def _driver_candidates(
 
 
 def _serving_branches(m: Matrix, os_spec: OsSpec, gpus: Sequence[Gpu]) -> list[int]:
-    return [b for b in _os_branches(m, os_spec) if all(_supports(b, g.arch) for g in gpus)]
+    return [b for b in m.branches_for(os_spec) if all(g.arch.served_by(b) for g in gpus)]
 
 
 def _driver_need(arch: Architecture) -> str:
@@ -276,12 +264,12 @@ def _span(branches: Sequence[int]) -> str:
 
 def _hardware_problems(m: Matrix, os_spec: OsSpec, gpus: Sequence[Gpu]) -> list[str]:
     """Why no packaged driver serves these GPUs on this release, card by card, with where it works."""
-    packaged = _os_branches(m, os_spec)
+    packaged = m.branches_for(os_spec)
     top_branch = packaged[0] if packaged else 0
     problems = []
     for gpu in unique_gpus(gpus):
         arch = gpu.arch
-        if any(_supports(b, arch) for b in packaged):
+        if any(arch.served_by(b) for b in packaged):
             continue
         first_cuda = m.first_cuda_for(arch, gpu.cc)
         open_text = " with the open kernel modules" if arch.open_modules == "required" else ""
@@ -381,85 +369,6 @@ def _pick_cudnn(
         return None, (f"cudnn {pin} (pinned): NVIDIA packages no cuDNN {pin} for CUDA {cuda.version} "
                       f"on {os_spec.label}")
     return None, f"no cuDNN packaged for CUDA {cuda.version} on {os_spec.label}"
-
-
-# ---- notes ------------------------------------------------------------------------------------------
-
-
-class _Release(Protocol):
-    @property
-    def version(self) -> str: ...
-
-
-_R = TypeVar("_R", bound=_Release)
-
-
-def _first_blocked(rows: Sequence[_R], chosen: str, why: Callable[[_R], list[str]]) -> str | None:
-    """``"2.6.0: <reason>"`` for the first release newer than the chosen one, or None."""
-    newer = [r for r in rows if vkey(r.version) > vkey(chosen)]
-    if not newer:
-        return None
-    reasons = why(newer[0])
-    return f"{newer[0].version}: {reasons[0]}" if reasons else None
-
-
-def _notes(m: Matrix, os_spec: OsSpec, branch: int, cuda: str, gpus: Sequence[Gpu],
-           picked: Frameworks, flavour: str, pins: Mapping[str, str]) -> list[str]:
-    notes = []
-    newest = _os_branches(m, os_spec)[0]
-    if branch < newest and "driver" not in pins:
-        old = [g.label for g in unique_gpus(gpus) if not _supports(newest, g.arch)]
-        if old:
-            notes.append(f"driver {branch} is the newest branch for {', '.join(old)}; NVIDIA's newer "
-                         f"branches for {os_spec.label} (up to {newest}) no longer support it")
-    capped = [g.label for g in unique_gpus(gpus)
-              if g.arch.last_cuda is not None and vkey(cuda) == vkey(g.arch.last_cuda)]
-    if capped and "cuda" not in pins:
-        notes.append(f"CUDA {cuda} is the last toolkit for {', '.join(capped)}")
-    if picked.source == "standalone":
-        if "python" in pins:
-            why = "the pinned version"
-        else:
-            system, failed = frameworks_for(m, os_spec.system_python, "system", os_spec, cuda, gpus, pins)
-            why = (f"{os_spec.label}'s Python {os_spec.system_python} does not reach torch {picked.torch}, "
-                   f"fastai {picked.fastai} and TensorFlow {picked.tensorflow}")
-            if system is None and failed and "(pinned)" in failed[0]:
-                why = f"with {os_spec.label}'s Python {os_spec.system_python}, {failed[0]}"
-        notes.append(f"Python {picked.python} is a standalone CPython from {m.python_standalone.provider} "
-                     f"(download URL a variable for mirrors): {why}")
-    if "torch" not in pins:
-        blocked = _first_blocked(m.torch_releases, picked.torch, lambda r: torch_problems(
-            m, r, picked.python, os_spec, cuda, gpus, None))
-        if blocked:
-            notes.append(f"torch stops at {picked.torch} here; next release {blocked}")
-    if "tensorflow" not in pins:
-        blocked = _first_blocked(m.tensorflow_releases, picked.tensorflow, lambda r: tf_problems(
-            r, picked.python, os_spec, cuda, gpus))
-        if blocked:
-            notes.append(f"TensorFlow stops at {picked.tensorflow} here; next release {blocked}")
-    newest_keras = m.keras_releases[-1] if m.keras_releases else None
-    if (newest_keras and vkey(picked.keras)[0] == 3 and "keras" not in pins
-            and vkey(picked.keras) < vkey(newest_keras.version)):
-        notes.append(f"Keras stops at {picked.keras} here; Keras {newest_keras.version} needs Python ≥ "
-                     f"{newest_keras.python_min}")
-    if not gpus:
-        notes.append(f"no GPUs declared: driver {branch} and CUDA {cuda} are the newest NVIDIA ships for "
-                     f"{os_spec.label}, and torch keeps its CUDA build ({picked.variant}) so adding a GPU "
-                     f"later needs no reinstall")
-    if any(g.arch.name == "Blackwell" for g in gpus):
-        notes.append(f"TensorFlow {picked.tensorflow} is built for CUDA {_tf_cuda(m, picked.tensorflow)} "
-                     f"without Blackwell kernels; it runs there through PTX JIT compilation "
-                     f"(slow first start)")
-    if flavour == "open":
-        notes.append("open kernel modules (nvidia-open): NVIDIA's default from 560, required by Blackwell")
-    return notes
-
-
-def _tf_cuda(m: Matrix, version: str) -> str:
-    for row in m.tensorflow_releases:
-        if minor(row.version) == minor(version):
-            return row.cuda
-    return "?"
 
 
 def _dedupe(items: Sequence[str]) -> list[str]:

@@ -92,18 +92,18 @@ def allow_downgrade(plan: Any) -> bool:
 
 def release_branches(distribution: str, release: str) -> list[int]:
     """The driver branches the version matrix knows packaged for the release, newest first."""
-    from dlrig.stack.matrix import load_matrix
+    from dlrig.stack.matrix_file import load_matrix
     from dlrig.stack.resolver import find_os
 
     m = load_matrix()
     os_spec = find_os(m, distribution, release)
-    return sorted((d.branch for d in m.driver_branches if os_spec.apt_repo_path in d.os), reverse=True)
+    return m.branches_for(os_spec)
 
 
 def unserved(branch: str | int, targets: Sequence[Any]) -> list[str]:
     """Why ``branch`` cannot drive each of the ``targets`` it does not serve, by the architectures' driver
     ranges in the matrix: ``["GeForce GTX 1080 Ti is Pascal; 580 is its last branch"]``."""
-    from dlrig.stack.matrix import load_matrix
+    from dlrig.stack.matrix_file import load_matrix
 
     m = load_matrix()
     number = int(branch)
@@ -157,13 +157,13 @@ def decide_driver(
         allow = allow_downgrade(plan)
     installed = driver_branch(installed_version)
 
-    def _d(action: Action, branch: str | None, reason: str, **more: Any) -> DriverDecision:
+    def decided(action: Action, branch: str | None, reason: str, **more: Any) -> DriverDecision:
         return DriverDecision(
             action, branch, reason, installed_version=installed_version, installed_branch=installed, **more
         )
 
     if not distribution or not release:
-        return _d(
+        return decided(
             "resolved",
             None,
             "the OS release is unknown (no facts, no `os` declared): "
@@ -171,7 +171,7 @@ def decide_driver(
         )
     targets, unknown = gpu_targets(plan)
     if unknown:
-        return _d(
+        return decided(
             "resolved",
             None,
             f"{', '.join(unknown)} not in the catalogue: the driver role "
@@ -183,8 +183,8 @@ def decide_driver(
     newest = fresh.versions.get("driver") if fresh.ok else None
     if installed is None:
         if not fresh.ok:
-            return _d("install", None, "; ".join(fresh.problems))
-        return _d(
+            return decided("install", None, "; ".join(fresh.problems))
+        return decided(
             "install",
             newest,
             f"no NVIDIA driver answers on the host: install branch "
@@ -208,7 +208,7 @@ def decide_driver(
         stack = dict(fresh.versions) if fresh.ok else {}
         if pinned.isdigit() and installed.isdigit() and int(pinned) < int(installed):
             blocked = unserved(installed, targets)
-            return _d(
+            return decided(
                 "downgrade",
                 pinned,
                 f"the inventory pins driver {pins['driver']}: the host moves down from branch {installed} "
@@ -221,7 +221,7 @@ def decide_driver(
             )
         action: Action = "keep" if pinned == installed else "upgrade"
         verb = "keeps" if action == "keep" else "moves to"
-        return _d(
+        return decided(
             action,
             pinned,
             f"the inventory pins driver {pins['driver']}: the host {verb} "
@@ -234,7 +234,7 @@ def decide_driver(
         newer = (
             f"; branch {newest} would be newer but nothing needs it" if newest and newest != installed else ""
         )
-        return _d(
+        return decided(
             "keep",
             installed,
             f"the installed driver {installed_version} (branch "
@@ -249,7 +249,7 @@ def decide_driver(
     if fresh.ok and newest and from_elsewhere and not blocked:
         # Installed from elsewhere, newer than anything the matrix packages here, and every declared
         # card's architecture is still in its range: dlrig has no reason to touch it.
-        return _d(
+        return decided(
             "keep",
             installed,
             f"the installed driver {installed_version} is newer than branch {known[0]}, the newest dlrig "
@@ -263,7 +263,7 @@ def decide_driver(
                   f"{distribution} {release}; " if from_elsewhere else "")
         why = "; ".join(blocked) or "; ".join(kept.problems) or f"branch {installed} cannot serve {cards}"
         consent = f"{CONSENT_VAR}: true" if allow else None
-        decision = _d(
+        decision = decided(
             "downgrade",
             newest,
             f"downgrade branch {installed} -> {newest}: the installed driver {installed_version} ({origin}"
@@ -278,13 +278,13 @@ def decide_driver(
         return decision
     why = "; ".join(kept.problems) or f"branch {installed} cannot serve {cards}"
     if not fresh.ok:
-        return _d(
+        return decided(
             "upgrade",
             None,
             f"{why}; and no packaged driver serves them: " + "; ".join(fresh.problems),
             resolved_branch=None,
         )
-    return _d(
+    return decided(
         "upgrade",
         newest,
         f"upgrade branch {installed} -> {newest}: {why}",
@@ -390,16 +390,3 @@ def change_lines(decision: DriverDecision | Mapping[str, Any]) -> list[str]:
         lines.append(f"consent: {d['consent']}" if d.get("consent") else
                      f"needs consent: {CONSENT_VAR}: true or stack: {{driver: \"{new}\"}}")
     return lines
-
-
-def driver_check(plan: Any, decision: DriverDecision) -> Any:
-    """The live preflight's ``driver`` check for a downgrade (None for anything else): it fails, before
-    any task runs, when nothing consents to it."""
-    from dlrig.result import CheckResult
-
-    if decision.action != "downgrade":
-        return None
-    figures = {"driver": decision.as_dict(), "changes": change_lines(decision)}
-    if decision.needs_consent:
-        return CheckResult("driver", "fail", consent_hint(decision, plan.name), figures=figures)
-    return CheckResult("driver", "ok", "; ".join(change_lines(decision)), figures=figures)

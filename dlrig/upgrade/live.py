@@ -247,8 +247,8 @@ def live_document(hosts: Sequence[tuple[str, dict[str, Any]]], inventories: Sequ
                   limit: str | None, *, become: bool = False, detector: Any = None) -> dict[str, Any]:
     """Detect every host over Ansible, then run its live checks; ``detector`` replaces detection in tests."""
     from dlrig.errors import InputError
-    from dlrig.hardware import parse_host
     from dlrig.output.document import document
+    from dlrig.plan.parse import parse_host
 
     plans = [parse_host(name, hostvars) for name, hostvars in hosts]  # bad input first, before any SSH
     run = detector or detect

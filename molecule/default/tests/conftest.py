@@ -33,7 +33,7 @@ def resolved(host: Any, inventory_vars: dict[str, Any]) -> dict[str, str]:
     """The stack the preflight resolves for this host (dlrig's own stack check on the same inventory
     variables): what the roles must have installed."""
     from dlrig.checks.stack import check_stack, role_facts
-    from dlrig.hardware import parse_host
+    from dlrig.plan.parse import parse_host
 
     result = check_stack(parse_host(host.backend.get_hostname(), inventory_vars))
     assert result.status in ("ok", "warn"), result.message

@@ -42,8 +42,8 @@ class ActionModule(ActionBase):
         try:
             from dlrig.checks.stack import stack_facts
             from dlrig.errors import InputError
-            from dlrig.hardware import parse_host
-            from dlrig.inventory import template_plan_vars
+            from dlrig.plan.inventory import template_plan_vars
+            from dlrig.plan.parse import parse_host
             from dlrig.result import CheckResult, outcome
             from dlrig.upgrade.live import live_host
         except ImportError as exc:

@@ -30,11 +30,11 @@ class ActionModule(ActionBase):
         host = str(task_vars.get("inventory_hostname", "?"))
         try:
             from dlrig.checks import run_checks
-            from dlrig.checks.stack import role_facts
+            from dlrig.checks.stack import stack_facts
             from dlrig.errors import InputError
-            from dlrig.hardware import parse_host
-            from dlrig.inventory import template_plan_vars
             from dlrig.output.document import host_entry
+            from dlrig.plan.inventory import template_plan_vars
+            from dlrig.plan.parse import parse_host
             from dlrig.result import outcome
         except ImportError as exc:
             result.update(failed=True, msg=f"dlrig is not importable from {_ROOT}: {exc}")
@@ -47,7 +47,6 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, msg=f"preflight: {exc}")
             return result
         report = host_entry(plan, checks)
-        stack = next((c for c in checks if c.id == "stack"), None)
         result.update(
             changed=False,
             verdict=report["verdict"],
@@ -55,7 +54,7 @@ class ActionModule(ActionBase):
             checks=report["checks"],
             summary=report["summary"],
             ansible_facts={
-                "dlrig_stack": role_facts(stack.figures) if stack else {},
+                "dlrig_stack": stack_facts(report["checks"]),
                 "dlrig_preflight": {"verdict": report["verdict"], "declared": report["declared"],
                                     "summary": report["summary"]},
             },

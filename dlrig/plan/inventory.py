@@ -406,7 +406,7 @@ def _check_size(name: str, key: str, value: Any) -> None:
 
 def default_inventory() -> str:
     """The project's own inventory directory (``inventory/`` next to the ``dlrig`` package)."""
-    return str(Path(__file__).resolve().parent.parent / "inventory")
+    return str(Path(__file__).resolve().parents[2] / "inventory")
 
 
 def _remember_vaulted(hostvars: Any) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlrig.catalogue import GpuSpec, find_gpu, gpu_by_pci_id
 from dlrig.errors import InputError
+from dlrig.plan.catalogue import GpuSpec, find_gpu, gpu_by_pci_id
 
 FACT = "dlrig_hardware"
 

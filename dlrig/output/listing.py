@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from dlrig import catalogue
+from dlrig.output.numbers import num
+from dlrig.plan import catalogue
 
 KINDS = ("gpu", "cpu", "all")
 
@@ -23,21 +24,17 @@ def models(kind: str) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _num(value: float) -> str:
-    return f"{value:g}"
-
-
 def render(listing: dict[str, list[dict[str, Any]]]) -> str:
     lines: list[str] = []
     if "gpus" in listing:
         lines.append(f"{'GPU':<32} {'arch':<10} {'watts':>6} {'VRAM GB':>8} {'cc':>5} {'PCIe':>5}")
-        lines += [f"{g['model']:<32} {g['arch']:<10} {_num(g['watts']):>6} {_num(g['vram_gb']):>8} "
+        lines += [f"{g['model']:<32} {g['arch']:<10} {num(g['watts']):>6} {num(g['vram_gb']):>8} "
                   f"{g['compute_capability']:>5} {g['pcie_gen']:>5}" for g in listing["gpus"]]
     if "cpus" in listing:
         if lines:
             lines.append("")
         lines.append(f"{'CPU':<40} {'watts':>6} {'lanes':>6} {'PCIe':>5}")
-        lines += [f"{c['model']:<40} {_num(c['watts']):>6} {c['pcie_lanes']:>6} {c['pcie_gen']:>5}"
+        lines += [f"{c['model']:<40} {num(c['watts']):>6} {c['pcie_lanes']:>6} {c['pcie_gen']:>5}"
                   for c in listing["cpus"]]
     lines.append("")
     lines.append("A model not listed: declare its figures (GPU: watts, vram_gb, arch; CPU: watts, "

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from dlrig.output.numbers import whole
+
 _GPU_FIELDS = ("name", "watts", "vram_gb", "arch", "compute_capability", "pcie_gen", "source")
 _CPU_FIELDS = ("name", "watts", "pcie_lanes", "pcie_gen", "source")
 
@@ -77,24 +79,19 @@ def _load_yaml() -> dict[str, Any]:
     return data
 
 
-def _num(value: Any) -> float:
-    number = float(value)
-    return int(number) if number.is_integer() else number
-
-
 def _gpu(entry: dict[str, Any]) -> GpuSpec:
     missing = [f for f in (*_GPU_FIELDS, "pci_device_ids") if entry.get(f) in (None, "")]
     if missing:
         raise ValueError(f"catalogue GPU {entry.get('name')!r}: missing {', '.join(missing)}")
     return GpuSpec(
         name=str(entry["name"]),
-        watts=_num(entry["watts"]),
-        vram_gb=_num(entry["vram_gb"]),
+        watts=whole(entry["watts"]),
+        vram_gb=whole(entry["vram_gb"]),
         arch=str(entry["arch"]),
         compute_capability=str(entry["compute_capability"]),
         pcie_gen=int(entry["pcie_gen"]),
-        fp16_tflops=None if entry.get("fp16_tflops") is None else _num(entry["fp16_tflops"]),
-        fp32_tflops=None if entry.get("fp32_tflops") is None else _num(entry["fp32_tflops"]),
+        fp16_tflops=None if entry.get("fp16_tflops") is None else whole(entry["fp16_tflops"]),
+        fp32_tflops=None if entry.get("fp32_tflops") is None else whole(entry["fp32_tflops"]),
         pci_device_ids=tuple(str(i).lower() for i in entry["pci_device_ids"]),
         source=str(entry["source"]),
     )
@@ -106,7 +103,7 @@ def _cpu(entry: dict[str, Any]) -> CpuSpec:
         raise ValueError(f"catalogue CPU {entry.get('name')!r}: missing {', '.join(missing)}")
     return CpuSpec(
         name=str(entry["name"]),
-        watts=_num(entry["watts"]),
+        watts=whole(entry["watts"]),
         pcie_lanes=int(entry["pcie_lanes"]),
         pcie_gen=int(entry["pcie_gen"]),
         source=str(entry["source"]),
