@@ -74,7 +74,10 @@ def test_a_path_or_code_forming_parameter_is_refused_before_the_file_system(
 
 def test_a_valid_dotted_import_and_name_pass_the_checks() -> None:
     import importlib.util
+    import sys
 
+    if str(ROOT / "collections") not in sys.path:  # the module imports the collection's module_utils
+        sys.path.insert(0, str(ROOT / "collections"))
     spec = importlib.util.spec_from_file_location(
         "dlrig_python_env", ROOT / "collections/ansible_collections/dlrig/rig/plugins/modules/python_env.py")
     assert spec and spec.loader

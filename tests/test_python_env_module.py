@@ -24,6 +24,9 @@ from mirrors import package_mirror, serves
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = ROOT / "collections/ansible_collections/dlrig/rig/plugins/modules/python_env.py"
 
+# The module imports the collection's module_utils (fetch_error), as Ansible ships them with it.
+if str(ROOT / "collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / "collections"))
 spec = importlib.util.spec_from_file_location("dlrig_python_env", MODULE)
 assert spec and spec.loader
 pe = importlib.util.module_from_spec(spec)
@@ -257,6 +260,7 @@ def test_a_step_dies_with_a_killed_module(tmp_path):
     step_code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(300)"
     module_code = (
         "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'collections')!r})\n"
         f"spec = importlib.util.spec_from_file_location('m', {str(MODULE)!r})\n"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
         f"m.run([sys.executable, '-c', {step_code!r}], 'pip install')\n"

@@ -63,6 +63,7 @@ def verify(tmp_path: Path, key: Path | None, pinned: str) -> tuple[int, str]:
     keyring = tmp_path / "keyring.asc"
     if key is not None:
         shutil.copy(key, keyring)
+    (tmp_path / "source.list").write_text("deb [signed-by=keyring.asc] http://mirror.invalid/ /\n")
     tasks = yaml.safe_load((ROLE / "tasks" / "repository.yml").read_text())
     start = next(i for i, t in enumerate(tasks) if t["name"] == "Read the fingerprint of the repository key")
     check = [dict(t) for t in tasks[start:start + 2]]
@@ -75,6 +76,8 @@ def verify(tmp_path: Path, key: Path | None, pinned: str) -> tuple[int, str]:
     run = subprocess.run([str(PLAYBOOK), "-i", "localhost,", "-c", "local", str(tmp_path / "play.yml"),
                           "-e", json.dumps({"ansible_python_interpreter": sys.executable,
                                             "nvidia_driver_repo_keyring_path": str(keyring),
+                                            # the source that names the key (never the host's /etc/apt)
+                                            "nvidia_driver_repo_sources_list": str(tmp_path / "source.list"),
                                             "nvidia_driver_repo_keyring_url": "http://mirror.invalid/3bf863cc.pub",
                                             "nvidia_driver_repo_keyring_fingerprint": pinned})],
                          capture_output=True, text=True, check=False, cwd=ROOT)
@@ -97,6 +100,7 @@ def test_another_key_is_removed_and_stops_the_run(tmp_path: Path, key: str, foun
     assert code == 2
     assert "is not the pinned key" in out and f"the file holds {found}" in out
     assert not (tmp_path / "keyring.asc").exists()
+    assert not (tmp_path / "source.list").exists()  # no source left naming a missing key
 
 
 def test_a_page_instead_of_a_key_is_removed_and_stops_the_run(tmp_path: Path) -> None:

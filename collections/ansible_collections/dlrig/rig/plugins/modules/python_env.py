@@ -153,6 +153,7 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dlrig.rig.plugins.module_utils.fetch_error import classify, describe, redact
 
 MARKER = ".dlrig-env.json"
 LOCK_COPY = "dlrig-lock.txt"
@@ -165,6 +166,20 @@ class BuildError(Exception):
     def __init__(self, msg, output=""):
         super().__init__(msg)
         self.output = output
+        self.free_bytes = None  # free space of the prefix's file system when the build failed
+
+
+# Below this, a failed step on the prefix's file system is taken for a full disk (some steps hide ENOSPC).
+LOW_SPACE = 32 * 1024 * 1024
+
+
+def free_bytes(path):
+    """Bytes free for unprivileged writers on the file system of `path`; None when it cannot be read."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
 
 
 PR_SET_PDEATHSIG = 1
@@ -465,14 +480,55 @@ def plan_and_apply(module, deadline=None):
                              % (final, MARKER, link))
         try:
             build(module, staging, final, lock_text, key, packages, deadline)
-        except BuildError:
+        except Exception as exc:
+            # Any failure (a step, ENOSPC while writing, a move): no staging directory and no unfinished
+            # version directory are left; the symlink still points to the previous environment. The free
+            # space is read first: a step that hid ENOSPC (venv's ensurepip) is still told apart.
+            if isinstance(exc, BuildError):
+                exc.free_bytes = free_bytes(prefix)
             shutil.rmtree(staging, ignore_errors=True)
+            if previous != final and not is_complete(final, key):
+                shutil.rmtree(final, ignore_errors=True)
             raise
     if need_switch:
         switch_symlink(link, os.path.basename(final))
     for directory in prune:
         shutil.rmtree(directory)
     return result
+
+
+PIP_VARIABLES = ("index_url, extra_index_urls, find_links (in the roles: python_env_pip_index_url, "
+                 "python_env_pip_extra_index_urls, python_env_pip_find_links)")
+
+
+def _reached(output, params):
+    """The server pip talked to, from its output (a URL, or urllib3's host='...', port=N), else the index."""
+    found = re.search(r"https?://[^\s'\"<>)]+", output or "")
+    if found:
+        return found.group(0)
+    found = re.search(r"host='([^']+)', port=(\d+)", output or "")
+    if found:
+        return "http://%s:%s/" % found.groups()
+    return params["index_url"] or "https://pypi.org/simple"
+
+
+def explain(msg, output, params, free=None):
+    """The failure message with its likely cause for a person (fetch_error); unchanged when none is known.
+    `free`: bytes free on the prefix's file system when the build failed (None: not known)."""
+    text = "%s\n%s" % (msg, output or "")
+    cause = classify(text)[0]
+    if msg.startswith("Timeout exceeded"):
+        return msg
+    if cause == "disk full" or (free is not None and free < LOW_SPACE):
+        left = "" if free is None else " (%d MB free when it failed)" % (free // (1024 * 1024))
+        return ("%s — disk full: no space left on the file system of %s%s (python_env_prefix). The staging "
+                "directory was removed and the previous environment is still active; free space there, or "
+                "set python_env_prefix to a larger file system, and run again."
+                % (msg, params["prefix"], left))
+    if not cause:
+        return msg
+    return "%s. %s" % (msg, describe(text, redact(_reached(output, params)), PIP_VARIABLES,
+                                    "the environment's packages"))
 
 
 def main():
@@ -508,9 +564,9 @@ def main():
             fcntl.flock(handle, fcntl.LOCK_EX)
         result = plan_and_apply(module, deadline)
     except BuildError as exc:
-        module.fail_json(msg=str(exc), output=exc.output)
+        module.fail_json(msg=explain(str(exc), exc.output, module.params, exc.free_bytes), output=exc.output)
     except OSError as exc:
-        module.fail_json(msg="%s: %s" % (type(exc).__name__, exc))
+        module.fail_json(msg=explain("%s: %s" % (type(exc).__name__, exc), "", module.params))
     finally:
         if handle is not None:
             handle.close()
