@@ -22,6 +22,28 @@ ln -s python3.11 "$WORK/python/bin/python3"
 # The test suite, caches and Debian's "externally managed" marker are not part of a standalone build.
 tar -C /usr/lib --exclude=python3.11/test --exclude='__pycache__' --exclude=python3.11/EXTERNALLY-MANAGED \
   --exclude=python3.11/dist-packages -cf - python3.11 | tar -C "$WORK/python/lib" -xf -
+# Debian's ensurepip takes pip and setuptools from /usr/share/python-wheels (python3-pip-whl), which a target
+# without those packages lacks; a standalone build bundles them in ensurepip/_bundled. Bundle Debian's own
+# wheels the same way (apt-get download: this machine's archive) and name their versions in ensurepip.
+# (This machine's /usr/share/python-wheels when it has them, else the packages from its archive.)
+wheels=/usr/share/python-wheels
+if ! ls "$wheels"/pip-*.whl "$wheels"/setuptools-*.whl >/dev/null 2>&1; then
+  mkdir -p "$WORK/whl/x"
+  (cd "$WORK/whl" && apt-get download python3-pip-whl python3-setuptools-whl >/dev/null 2>&1) \
+    || { echo "python-standalone.sh: apt-get download python3-pip-whl python3-setuptools-whl failed" >&2; exit 1; }
+  for deb in "$WORK"/whl/*.deb; do dpkg-deb -x "$deb" "$WORK/whl/x"; done
+  wheels=$WORK/whl/x/usr/share/python-wheels
+fi
+bundled=$WORK/python/lib/python3.11/ensurepip/_bundled
+mkdir -p "$bundled"
+for name in pip setuptools; do
+  wheel=$(find "$wheels" -name "$name-*-py3-none-any.whl" | head -n 1)
+  [ -n "$wheel" ] || { echo "python-standalone.sh: no $name wheel in python3-$name-whl" >&2; exit 1; }
+  cp "$wheel" "$bundled/"
+  version=$(basename "$wheel" | cut -d- -f2)
+  upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
+  sed -i "s/^_${upper}_VERSION = \".*\"/_${upper}_VERSION = \"$version\"/" "$WORK/python/lib/python3.11/ensurepip/__init__.py"
+done
 file=$OUT/$RELEASE/cpython-$VERSION+$RELEASE-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz
 tar -C "$WORK" --owner=0 --group=0 --numeric-owner --sort=name --mtime=@0 -cf - python | gzip -1n >"$file"
 sha256sum "$file" | cut -d' ' -f1 >"$OUT/cpython-3.11.sha256"
