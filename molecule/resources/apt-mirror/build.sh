@@ -7,6 +7,9 @@
 # driver: files only, so that the roles' apt, hold, pin, systemd and alternatives steps run for real.
 # A newer branch (590) of the driver packages is in the repository too, so that the tests prove
 # the apt pin keeps the chosen branch.
+# Also, for the reference scenario (molecule/reference): NVIDIA's compute/cuda/repos/ubuntu1804/x86_64/
+# layout with the ubuntu1804 names of driver 530, CUDA 12.1 and cuDNN 8.9 (ubuntu1804-packages.sh), and a
+# standalone CPython 3.11 test double under python-build-standalone/ (python-standalone.sh).
 # Layout like NVIDIA's (Packages, Release, InRelease, Release.gpg in one directory, suite "/"),
 # signed with a throwaway key made in a temporary GNUPGHOME. The public key is written as
 #   OUTDIR/dlrig-test-archive-keyring.gpg   binary (dearmored)
