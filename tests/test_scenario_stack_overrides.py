@@ -60,7 +60,8 @@ def test_the_check_sees_an_override_without_a_reason(tmp_path: Path) -> None:
     scenario = tmp_path / "molecule" / "probe" / "inventory"
     scenario.mkdir(parents=True)
     (scenario / "vars.yml").write_text('---\n# mirror settings only\nnvidia_driver_branch: "535"\n'
-                                       '# the resolver picks 580, this scenario tests 570\nnvidia_driver_branch: "570"\n')
+                                       '# the resolver picks 580, this scenario tests 570\n'
+                                       'nvidia_driver_branch: "570"\n')
     assert overrides_without_a_reason(tmp_path) == [
-        "molecule/probe/inventory/vars.yml:3: nvidia_driver_branch set without a comment saying why this scenario "
-        "differs from the resolver"]
+        "molecule/probe/inventory/vars.yml:3: nvidia_driver_branch set without a comment saying why this "
+        "scenario differs from the resolver"]

@@ -15,6 +15,7 @@ from ansible.template import Templar
 ROOT = Path(__file__).resolve().parent.parent
 MATRIX = yaml.safe_load((ROOT / "dlrig/data/matrix.yml").read_text())
 TF_VERSIONS = [row["version"] for row in MATRIX["tensorflow_releases"]]
+DEFAULTS = yaml.safe_load((ROOT / "roles/tensorflow_env/defaults/main.yml").read_text())
 
 
 def render(tensorflow: str, variant: str) -> dict[str, Any]:
@@ -46,8 +47,9 @@ def test_cuda_builds_from_2_16_get_the_wheels_library_path(version: str) -> None
     assert got["variant"] == "cuda"
     if needs_it(version):
         dirs = got["ld"].split(":")
-        assert "/opt/dlrig/envs/tensorflow/lib/python3.11/site-packages/nvidia/cudnn/lib" in dirs, (version, got)
-        assert "/opt/dlrig/envs/tensorflow/lib/python3.11/site-packages/nvidia/cuda_runtime/lib" in dirs
+        site = f"{DEFAULTS['tensorflow_env_prefix']}/{DEFAULTS['tensorflow_env_name']}/lib/python3.11/site-packages"
+        assert f"{site}/nvidia/cudnn/lib" in dirs, (version, got)
+        assert f"{site}/nvidia/cuda_runtime/lib" in dirs, (version, got)
         assert got["probe_env"] == {"LD_LIBRARY_PATH": got["ld"]}, (version, got)
     else:
         assert got["ld"] == "" and got["probe_env"] == {}, (version, got)

@@ -35,7 +35,7 @@ def resolved(host: Any, inventory_vars: dict[str, Any]) -> dict[str, str]:
 @pytest.fixture
 def mirror_dir() -> Path:
     value = os.environ.get("DLRIG_MIRROR_DIR", "")
-    assert value, "DLRIG_MIRROR_DIR is not set: bring the infrastructure up with molecule/resources/infra-up.sh"
+    assert value, "DLRIG_MIRROR_DIR is not set: bring the infrastructure up (molecule/resources/infra-up.sh)"
     return Path(value)
 
 

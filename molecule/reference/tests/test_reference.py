@@ -32,7 +32,8 @@ def env_versions(host: Any, env: str, modules: list[str]) -> dict[str, str]:
     code = ("import importlib, json, sys; print(json.dumps({'python': '%d.%d' % sys.version_info[:2], "
             "'prefix': sys.base_prefix, "
             + ", ".join(f"'{m}': importlib.import_module('{m}').__version__" for m in modules) + "}))")
-    return dict(json.loads(run_ok(host, f"/opt/dlrig/envs/{env}/bin/python -c %s", code).strip().splitlines()[-1]))
+    out = run_ok(host, f"/opt/dlrig/envs/{env}/bin/python -c %s", code)
+    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def test_the_preflight_resolves_the_reference_stack(resolved: dict[str, str]) -> None:
@@ -93,7 +94,8 @@ def test_python_3_11_comes_from_the_standalone_tarball(host: Any, mirror_dir: Pa
     assert tarball.exists and tarball.sha256sum == sha256, "the downloaded tarball is not the mirror's"
     home = f"/opt/dlrig/python/{STANDALONE}"
     assert host.file(f"{home}/.dlrig-complete").content_string.strip() == sha256
-    assert run_ok(host, f"{home}/bin/python3.11 -c 'import sys; print(sys.version_info[:2])'").strip() == "(3, 11)"
+    version = run_ok(host, f"{home}/bin/python3.11 -c 'import sys; print(sys.version_info[:2])'")
+    assert version.strip() == "(3, 11)", version
     for env in ("pytorch", "tensorflow"):
         assert f"home = {home}/bin" in host.file(f"/opt/dlrig/envs/{env}/pyvenv.cfg").content_string, env
 
@@ -104,20 +106,25 @@ def test_the_pytorch_environment_imports_the_resolved_versions(host: Any, resolv
     assert (got["torch"], got["torchvision"], got["fastai"]) == ("2.5.1", "0.20.1", "2.8.12"), got
 
 
-def test_torch_is_pypis_cuda_12_4_build_not_the_resolved_cu121_one(host: Any, resolved: dict[str, str]) -> None:
+def test_torch_is_pypis_cuda_12_4_build_not_the_resolved_cu121_one(host: Any,
+                                                                    resolved: dict[str, str]) -> None:
     """download.pytorch.org (the +cu121 wheels) is not reachable here: the scenario installs PyPI's torch
     2.5.1, which is built for CUDA 12.4 (nvidia-*-cu12 12.4 wheels). Said here, in the test output."""
-    cuda = run_ok(host, "/opt/dlrig/envs/pytorch/bin/python -c 'import torch; print(torch.version.cuda)'").strip()
+    cuda = run_ok(host, "/opt/dlrig/envs/pytorch/bin/python -c %s", "import torch; print(torch.version.cuda)")
+    cuda = cuda.strip()
     assert resolved["torch_cuda_variant"] == "cu121"
     assert cuda == "12.4", cuda
-    warnings.warn(f"reference scenario: torch {resolved['torch']} is PyPI's CUDA {cuda} build, not the resolved "
-                  f"+{resolved['torch_cuda_variant']} (download.pytorch.org is not reachable here)", stacklevel=1)
+    warnings.warn(f"reference scenario: torch {resolved['torch']} is PyPI's CUDA {cuda} build, not the "
+                  f"resolved +{resolved['torch_cuda_variant']} (download.pytorch.org is not reachable here)",
+                  stacklevel=1)
 
 
-def test_the_tensorflow_environment_imports_the_resolved_versions(host: Any, resolved: dict[str, str]) -> None:
+def test_the_tensorflow_environment_imports_the_resolved_versions(host: Any,
+                                                                   resolved: dict[str, str]) -> None:
     got = env_versions(host, "tensorflow", ["tensorflow", "keras"])
     assert got["python"] == resolved["python"] and got["prefix"] == f"/opt/dlrig/python/{STANDALONE}"
-    assert (got["tensorflow"], got["keras"]) == (resolved["tensorflow"], resolved["keras"]) == ("2.14.1", "2.14.0")
+    assert (got["tensorflow"], got["keras"]) == (resolved["tensorflow"], resolved["keras"])
+    assert (got["tensorflow"], got["keras"]) == ("2.14.1", "2.14.0"), got
 
 
 def test_both_kernels_are_registered_with_their_environments(host: Any) -> None:
