@@ -47,7 +47,8 @@ def test_cuda_builds_from_2_16_get_the_wheels_library_path(version: str) -> None
     assert got["variant"] == "cuda"
     if needs_it(version):
         dirs = got["ld"].split(":")
-        site = f"{DEFAULTS['tensorflow_env_prefix']}/{DEFAULTS['tensorflow_env_name']}/lib/python3.11/site-packages"
+        env = f"{DEFAULTS['tensorflow_env_prefix']}/{DEFAULTS['tensorflow_env_name']}"
+        site = f"{env}/lib/python3.11/site-packages"
         assert f"{site}/nvidia/cudnn/lib" in dirs, (version, got)
         assert f"{site}/nvidia/cuda_runtime/lib" in dirs, (version, got)
         assert got["probe_env"] == {"LD_LIBRARY_PATH": got["ld"]}, (version, got)
