@@ -7,6 +7,9 @@
 # driver: files only, so that the roles' apt, hold, pin, systemd and alternatives steps run for real.
 # A newer branch (590) of the driver packages is in the repository too, so that the tests prove
 # the apt pin keeps the chosen branch.
+# Also, for the reference scenario (molecule/reference): NVIDIA's compute/cuda/repos/ubuntu1804/x86_64/
+# layout with the ubuntu1804 names of driver 530, CUDA 12.1 and cuDNN 8.9 (ubuntu1804-packages.sh), and a
+# standalone CPython 3.11 test double under python-build-standalone/ (python-standalone.sh).
 # Layout like NVIDIA's (Packages, Release, InRelease, Release.gpg in one directory, suite "/"),
 # signed with a throwaway key made in a temporary GNUPGHOME. The public key is written as
 #   OUTDIR/dlrig-test-archive-keyring.gpg   binary (dearmored)
@@ -142,26 +145,39 @@ pkg cudnn9-cuda-12 "$CUDNN" "libcudnn9-cuda-12 (= $CUDNN), libcudnn9-dev-cuda-12
   "cuDNN 9 meta-package for CUDA 12"
 build
 
+# --- NVIDIA's ubuntu1804/x86_64 repository (the reference scenario: the shipped deep-al host) -------
+# Its own directory at NVIDIA's path (compute/cuda/repos/<repo path>/<arch>/ under the base URL): the
+# packages of ubuntu1804-packages.sh, signed with the same key.
+. "$(dirname "${BASH_SOURCE[0]}")/ubuntu1804-packages.sh"
+
+# --- standalone CPython test double (python-build-standalone's layout) -------------------------------
+bash "$(dirname "${BASH_SOURCE[0]}")/python-standalone.sh" "$OUT/python-build-standalone"
+
 # --- the index, flat like NVIDIA's ------------------------------------------------------------------
-cd "$OUT"
-dpkg-scanpackages --multiversion pool /dev/null >Packages 2>/dev/null
-gzip -9kf Packages
-apt-ftparchive \
-  -o APT::FTPArchive::Release::Origin="dlrig test mirror" \
-  -o APT::FTPArchive::Release::Label="dlrig test doubles of NVIDIA CUDA" \
-  -o APT::FTPArchive::Release::Architectures=amd64 \
-  release . >"$WORK/Release"
-mv "$WORK/Release" Release
+# index DIR DEBDIR: Packages of DEBDIR (relative to DIR) and an unsigned Release in DIR.
+index() {
+  (cd "$1" && dpkg-scanpackages --multiversion "$2" /dev/null >Packages 2>/dev/null && gzip -9kf Packages \
+    && apt-ftparchive \
+      -o APT::FTPArchive::Release::Origin="dlrig test mirror" \
+      -o APT::FTPArchive::Release::Label="dlrig test doubles of NVIDIA CUDA" \
+      -o APT::FTPArchive::Release::Architectures=amd64 \
+      release . >"$WORK/Release" && mv "$WORK/Release" Release)
+}
+index "$OUT" pool
+index "$OUT/$U1804_REPO" .
 
 # --- a throwaway signing key and the signatures ------------------------------------------------------
 export GNUPGHOME=$WORK/gnupg
 mkdir -m 0700 "$GNUPGHOME"
 gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
   --quick-generate-key "dlrig test archive <dlrig@localhost>" rsa3072 sign never
-gpg --batch --quiet --yes --clearsign -o InRelease Release
-gpg --batch --quiet --yes -abs -o Release.gpg Release
+for dir in "$OUT" "$OUT/$U1804_REPO"; do
+  gpg --batch --quiet --yes --clearsign -o "$dir/InRelease" "$dir/Release"
+  gpg --batch --quiet --yes -abs -o "$dir/Release.gpg" "$dir/Release"
+  gpg --batch --quiet --armor --export >"$dir/3bf863cc.pub"
+done
+cd "$OUT"
 gpg --batch --quiet --export >dlrig-test-archive-keyring.gpg
-gpg --batch --quiet --armor --export >3bf863cc.pub
 # The key's fingerprint, which the Molecule inventory pins (nvidia_driver_repo_keyring_fingerprint).
 gpg --batch --with-colons --fingerprint | awk -F: '/^fpr:/ {print $10; exit}' >dlrig-test-archive-key.fingerprint
-echo "build.sh: $(grep -c '^Package:' Packages) packages in $OUT"
+echo "build.sh: $(grep -c '^Package:' Packages) packages in $OUT, $(grep -c '^Package:' "$U1804_REPO/Packages") in $OUT/$U1804_REPO"
