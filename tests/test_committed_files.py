@@ -43,7 +43,8 @@ ALLOWED_PATHS = {
 
 URL = re.compile(r"\b(?P<scheme>https?|ftp)://(?:[^\s/@\"'<>`]*@)?(?P<host>[^\s/:?#\"'<>`)\]}]*)")
 FILE_URL = re.compile(r"\bfile://[^\s`'\")\]]+")
-MACHINE_PATH = re.compile(r"(?<![\w.~$}/-])/(?:opt|tmp|root|home|var/tmp)(?![\w.-])[^\s\"'`<>),;\]]*")
+# A path below one of these directories (a bare "/opt" names the directory, not a machine's file).
+MACHINE_PATH = re.compile(r"(?<![\w.~$}/-])/(?:opt|tmp|root|home|var/tmp)/[^\s\"'`<>),;\]]+")
 
 
 @cache
@@ -114,7 +115,7 @@ def test_the_check_sees_each_kind_of_offender():
         "tmp: /tmp/build-1234/out.txt",
         "var: /var/tmp/mirror",
         "fine: https://pypi.org/simple https://mirror.example/simple /opt/dlrig/envs http://127.0.0.1:8765/",
-        "prose: a `file://` index; https://user:token@host.example/simple",
+        "prose: a `file://` index; https://user:token@host.example/simple; /opt, /tmp and /home themselves",
     ])
     values = [line.split(": ", 1)[1].split(" (")[0] for line in findings("x", text)]
     assert values == ["'file:///srv/pypi/simple'", "'https://pypi.corp.lan'", "'/opt/wheels'",
