@@ -40,7 +40,7 @@ def _report(tmp_path: Path, fingerprint: str, error: str | None = None) -> None:
 
 def test_an_unchanged_host_and_environment_reuse_the_report_without_importing_the_framework(tmp_path):
     _report(tmp_path, probe.fingerprint("facts-1", FRAMEWORK, SIZES))
-    result = _run(tmp_path, "--host-facts", "facts-1", "--reuse")
+    result = _run(tmp_path, "--host-facts", "facts-1", "--reuse", "yes")
     assert result["reused"] is True and result["version"] == "2.14.1" and result["error"] is None
     # The report's view comes back as it was: the role writes an unchanged report.
     assert result["stable"]["fingerprint"] == probe.fingerprint("facts-1", FRAMEWORK, SIZES)
@@ -49,10 +49,10 @@ def test_an_unchanged_host_and_environment_reuse_the_report_without_importing_th
 
 def test_a_changed_host_a_failed_earlier_result_or_no_reuse_measure_again(tmp_path):
     _report(tmp_path, probe.fingerprint("facts-1", FRAMEWORK, SIZES))
-    changed = _run(tmp_path, "--host-facts", "facts-2", "--reuse")   # e.g. another driver or GPU
-    forced = _run(tmp_path, "--host-facts", "facts-1")                # gpu_verify_force: true
+    changed = _run(tmp_path, "--host-facts", "facts-2", "--reuse", "yes")   # e.g. another driver or GPU
+    forced = _run(tmp_path, "--host-facts", "facts-1", "--reuse", "no")  # gpu_verify_force: true
     _report(tmp_path, probe.fingerprint("facts-1", FRAMEWORK, SIZES), error="ImportError: earlier")
-    failed_before = _run(tmp_path, "--host-facts", "facts-1", "--reuse")
+    failed_before = _run(tmp_path, "--host-facts", "facts-1", "--reuse", "yes")
     for result in (changed, forced, failed_before):
         assert "reused" not in result
         # Measured for real here (no torch in this Python): the import error is this run's finding.

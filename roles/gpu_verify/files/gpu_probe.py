@@ -4,7 +4,7 @@
 and host-to-device copy bandwidth. Without a GPU it runs a small fp32 matmul on the CPU instead.
 
 Usage: gpu_probe.py --framework torch|tensorflow [--size N] [--cpu-size N] [--copy-mib N]
-                    [--previous REPORT.json --env NAME --tolerance PCT] [--host-facts DIGEST --reuse]
+                    [--previous REPORT.json --env NAME --tolerance PCT] [--host-facts DIGEST --reuse yes|no]
 
 Always exits 0 and prints JSON; failures are reported in "error" fields so that the role can write
 its report first and judge afterwards. With --previous, a figure within --tolerance percent of the
@@ -269,12 +269,12 @@ def main(argv=None):
     parser.add_argument("--env", default="", help="this environment's name in the report")
     parser.add_argument("--tolerance", type=float, default=15.0, help="percent")
     parser.add_argument("--host-facts", default="", help="the role's digest of the driver and detected GPUs")
-    parser.add_argument("--reuse", action="store_true",
+    parser.add_argument("--reuse", choices=("yes", "no"), default="no",
                         help="print the report's earlier result, without importing the framework, when the "
                              "driver, the GPUs and this environment are unchanged (same fingerprint)")
     args = parser.parse_args(argv)
     wanted = fingerprint(args.host_facts, args.framework, args)
-    if args.reuse and args.previous:
+    if args.reuse == "yes" and args.previous:
         view = earlier_result(args.previous, args.env, wanted)
         if view is not None:
             result = dict(view, reused=True, stable=view)
