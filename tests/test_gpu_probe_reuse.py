@@ -50,7 +50,7 @@ def test_an_unchanged_host_and_environment_reuse_the_report_without_importing_th
 def test_a_changed_host_a_failed_earlier_result_or_no_reuse_measure_again(tmp_path):
     _report(tmp_path, probe.fingerprint("facts-1", FRAMEWORK, SIZES))
     changed = _run(tmp_path, "--host-facts", "facts-2", "--reuse", "yes")   # e.g. another driver or GPU
-    forced = _run(tmp_path, "--host-facts", "facts-1", "--reuse", "no")  # gpu_verify_force: true
+    forced = _run(tmp_path, "--host-facts", "facts-1", "--reuse", "no")  # gpu_verify_reuse: false
     _report(tmp_path, probe.fingerprint("facts-1", FRAMEWORK, SIZES), error="ImportError: earlier")
     failed_before = _run(tmp_path, "--host-facts", "facts-1", "--reuse", "yes")
     for result in (changed, forced, failed_before):
