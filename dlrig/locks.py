@@ -117,7 +117,8 @@ def tensorflow_lock(python: str, tensorflow: str, keras: str, variant: str) -> L
 class Mirrors:
     """Where the resolver looks: the same options the roles give pip (python_env_pip_*)."""
 
-    index_url: str = "https://pypi.org/simple"
+    # "" = uv's own default (PyPI, or UV_INDEX_URL / uv.toml): nothing of this machine is assumed.
+    index_url: str = ""
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     trusted_hosts: tuple[str, ...] = ()
@@ -155,7 +156,9 @@ def uv_compile_command(
     """
     cmd = [uv, "pip", "compile", "--quiet", "--native-tls", "--no-header", "--generate-hashes",
            "--only-binary", ":all:", "--python-version", spec.python, "--python-platform", uv_platform(glibc),
-           "--index-strategy", "unsafe-best-match", "--index-url", mirrors.index_url]
+           "--index-strategy", "unsafe-best-match"]
+    if mirrors.index_url:
+        cmd += ["--index-url", mirrors.index_url]
     for url in (*spec.framework_indexes, *mirrors.extra_index_urls):
         cmd += ["--extra-index-url", url]
     for link in mirrors.find_links:
@@ -173,18 +176,51 @@ def excludes_file(requirements_in: Path) -> Path:
     return requirements_in.with_suffix(".excludes")
 
 
-def lock_header(spec: LockSpec, command: list[str], generated: str, glibc: str = "") -> str:
-    """Comment block on top of a lock: what it pins and how to make it again."""
-    # The command without the uv path and the temporary input/output files.
-    shown = " ".join(part if " " not in part else repr(part) for part in command[1:-3])
+# Options whose values are the resolving machine's mirrors: never written into a lock's header.
+_MIRROR_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "--allow-insecure-host")
+
+
+def _mirror_summary(mirrors: Mirrors | None) -> str:
+    if mirrors is None or not (mirrors.index_url or mirrors.extra_index_urls or mirrors.find_links):
+        return "none (uv's default index: PyPI, or UV_INDEX_URL)"
+    parts = [*(["an index"] if mirrors.index_url else []),
+             *([f"{len(mirrors.extra_index_urls)} extra index(es)"] if mirrors.extra_index_urls else []),
+             *([f"{len(mirrors.find_links)} find-links location(s)"] if mirrors.find_links else [])]
+    return (", ".join(parts) + " of the resolving site (not recorded: machine-local; the hashes pin the "
+            "files wherever they come from)")
+
+
+def shown_command(spec: LockSpec, command: list[str]) -> str:
+    """The resolver command as a lock's header shows it: no uv path, no input/output files, and no
+    mirror of the resolving machine (the framework's own indexes stay: they decide the build)."""
+    parts, shown, i = command[1:-3], [], 0
+    while i < len(parts):
+        part = parts[i]
+        if part in _MIRROR_OPTIONS and i + 1 < len(parts):
+            value = parts[i + 1]
+            if part == "--extra-index-url" and value in spec.framework_indexes:
+                shown += [part, value]
+            i += 2
+            continue
+        shown.append(part if " " not in part else repr(part))
+        i += 1
+    return " ".join(shown)
+
+
+def lock_header(spec: LockSpec, command: list[str], generated: str, glibc: str = "",
+                mirrors: Mirrors | None = None) -> str:
+    """Comment block on top of a lock: what it pins and how to make it again, without the resolving
+    machine's paths or mirror URLs (committed locks must not name a machine)."""
     lines = [
         f"# dlrig lock: {spec.name} (role {spec.role}), generated {generated} by scripts/lock_env.py",
         f"# Top-level requirements: {', '.join(spec.requirements)}",
         f"# Framework indexes: {', '.join(spec.framework_indexes) or 'none (PyPI build)'}",
         *([f"# Left out: {', '.join(spec.excludes)} (optional; dlrig/locks.py)"] if spec.excludes else []),
         *([f"# Targets: Linux x86_64, glibc >= {glibc}"] if glibc else []),
-        f"# Resolver: uv {shown}",
-        "# Installed with: pip install --require-hashes --no-deps --only-binary=:all: -r <this file>",
+        f"# Mirrors: {_mirror_summary(mirrors)}",
+        f"# Resolver: uv {shown_command(spec, command)}",
+        "# Installed with: uv pip install --require-hashes --no-deps --only-binary :all: -r <this file> "
+        "(or pip, python_env_installer: pip)",
         "",
     ]
     return "\n".join(lines)
@@ -284,7 +320,7 @@ def compile_lock(
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 shown = [part.replace(f"{tmp}/", "") for part in cmd]
-                handle.write(lock_header(spec, shown, generated, glibc) + body)
+                handle.write(lock_header(spec, shown, generated, glibc, mirrors) + body)
             os.chmod(partial, 0o644)
             os.replace(partial, output)
         except BaseException:

@@ -55,7 +55,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     for p in (pt, tf):
         p.add_argument("--python", required=True, help="minor version, e.g. 3.11")
         p.add_argument("--uv", default=None, help="uv executable (default: next to this Python, else PATH)")
-        p.add_argument("--index-url", default="", help="default https://pypi.org/simple")
+        p.add_argument("--index-url", default="", help="default: uv's own (PyPI, or UV_INDEX_URL)")
         p.add_argument("--extra-index-url", action="append", default=[])
         p.add_argument("--find-links", action="append", default=[])
         p.add_argument("--trusted-host", action="append", default=[], help="plain-HTTP mirror host")
@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
     try:
         spec = spec_of(args)
         glibc = args.glibc or (glibc_for_os(*args.os) if args.os else "2.28")
-        mirrors = Mirrors(args.index_url or "https://pypi.org/simple", tuple(args.extra_index_url),
+        mirrors = Mirrors(args.index_url, tuple(args.extra_index_url),
                           tuple(args.find_links), tuple(args.trusted_host))
         output = args.output or spec.path(ROOT)
         if args.lock_dir:

@@ -86,10 +86,22 @@ def test_uv_command_puts_framework_index_first_and_targets_linux():
     extras = [cmd[i + 1] for i, part in enumerate(cmd) if part == "--extra-index-url"]
     assert extras == ["https://download.pytorch.org/whl/cu128", "file:///mirror/simple"]
     assert cmd[-3:] == ["in.txt", "-o", "out.txt"]
-    header = lock_header(spec, cmd, "2026-11-30")
+    header = lock_header(spec, cmd, "2026-11-30", mirrors=mirrors)
     assert "in.txt" not in header and "--generate-hashes" in header and header.startswith("# dlrig lock: ")
+    # The resolving machine's mirrors are counted, never named; the framework's own index stays.
+    assert "mirror" not in header.replace("# Mirrors:", "") and "wheels" not in header
+    assert "--extra-index-url https://download.pytorch.org/whl/cu128" in header
+    assert "# Mirrors: an index, 1 extra index(es), 1 find-links location(s)" in header
     with pytest.raises(InputError):
         uv_compile_command(spec, "uv", Path("i"), Path("o"), mirrors, glibc="latest")
+
+
+def test_without_a_mirror_uv_keeps_its_own_default_index():
+    spec = tensorflow_lock("3.11", "2.21.0", "3.15.1", "cpu")
+    cmd = uv_compile_command(spec, "uv", Path("in.txt"), Path("out.txt"), Mirrors())
+    # No --index-url: uv's default (PyPI, or the user's UV_INDEX_URL / uv.toml) decides.
+    assert "--index-url" not in cmd and "--extra-index-url" not in cmd
+    assert "# Mirrors: none (uv's default index" in lock_header(spec, cmd, "2026-12-02", mirrors=Mirrors())
 
 
 @pytest.mark.parametrize(("glibc", "platform"), [
@@ -116,10 +128,10 @@ def test_glibc_of_each_supported_release_comes_from_the_matrix(distribution, rel
 
 def test_uv_command_passes_excludes_and_trusted_hosts():
     spec = tensorflow_lock("3.11", "2.14.1", "2.14.0", "cuda")
-    mirrors = Mirrors("http://mirror.lan/simple", trusted_hosts=("mirror.lan",))
+    mirrors = Mirrors("http://mirror.example/simple", trusted_hosts=("mirror.example",))
     cmd = uv_compile_command(spec, "uv", Path("/t/x.in"), Path("o"), mirrors, glibc="2.27")
     assert cmd[cmd.index("--excludes") + 1] == "/t/x.excludes"
-    assert cmd[cmd.index("--allow-insecure-host") + 1] == "mirror.lan"
+    assert cmd[cmd.index("--allow-insecure-host") + 1] == "mirror.example"
     assert "# Left out: tensorrt" in lock_header(spec, cmd, "2026-11-30", "2.27")
 
 

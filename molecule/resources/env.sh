@@ -17,26 +17,37 @@ DLRIG_IMAGE_SYSTEMD=${DLRIG_IMAGE_SYSTEMD:-local/dlrig-bookworm-systemd}
 export DLRIG_ROOT DLRIG_MOLECULE_WORK DLRIG_DOCKER_SOCK DLRIG_DOCKER_HOST DLRIG_MIRROR_PORT \
   DLRIG_MIRROR_DIR DLRIG_MIRROR_URL DLRIG_IMAGE DLRIG_IMAGE_SYSTEMD
 
-# Host folders bind-mounted read-only into the Molecule target (molecule/default/molecule.yml): the
-# local wheel folders pip's find-links / extra indexes name on these machines, and the host's extra CA
-# certificates. A folder this host lacks is replaced by an empty one, so the container still starts.
-dlrig_host_dir() {  # dlrig_host_dir DEFAULT: DEFAULT when it exists, else an empty folder under the work dir
-  if [ -d "$1" ]; then echo "$1"
-  else local e=$DLRIG_MOLECULE_WORK/empty/${1//\//_}; mkdir -p "$e" && echo "$e"; fi
+# The package mirrors of the Molecule targets, read at run time from the environment or pip's own
+# configuration (pip_mirrors.py: DLRIG_TEST_*, PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_FIND_LINKS, `pip config`):
+# DLRIG_TARGET_PIP_* for the inventory, DLRIG_PIP_MOUNT_1..6 for molecule.yml (each local folder that exists,
+# read-only at its own path; unused slots an empty folder). Nothing is assumed about this machine's folders.
+dlrig_pip_python() {
+  local p
+  for p in "${DLRIG_PYTHON:-}" "${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}" "$DLRIG_ROOT/.venv/bin/python" python3; do
+    if [ -n "$p" ] && command -v "$p" >/dev/null 2>&1; then echo "$p"; return; fi
+  done
 }
-DLRIG_WHEELS_DIR=${DLRIG_WHEELS_DIR:-$(dlrig_host_dir /opt/wheels)}
-DLRIG_PYPI_DIR=${DLRIG_PYPI_DIR:-$(dlrig_host_dir /opt/pypi)}
-DLRIG_PYPI_MORE_DIR=${DLRIG_PYPI_MORE_DIR:-$(dlrig_host_dir /opt/pypi-more)}
-DLRIG_HOST_CA_DIR=${DLRIG_HOST_CA_DIR:-$(dlrig_host_dir /usr/local/share/ca-certificates)}
-export DLRIG_WHEELS_DIR DLRIG_PYPI_DIR DLRIG_PYPI_MORE_DIR DLRIG_HOST_CA_DIR
+if [ -z "${DLRIG_PIP_MOUNT_1:-}" ]; then
+  eval "$(DLRIG_MOLECULE_WORK=$DLRIG_MOLECULE_WORK "$(dlrig_pip_python)" "$DLRIG_ROOT/molecule/resources/pip_mirrors.py")"
+fi
+export DLRIG_TARGET_PIP_INDEX_URL DLRIG_TARGET_PIP_EXTRA_INDEX_URLS DLRIG_TARGET_PIP_FIND_LINKS DLRIG_PIP_MOUNT_1 \
+  DLRIG_PIP_MOUNT_2 DLRIG_PIP_MOUNT_3 DLRIG_PIP_MOUNT_4 DLRIG_PIP_MOUNT_5 DLRIG_PIP_MOUNT_6
+# The host's extra CA certificates, mounted into the targets (a TLS-inspecting proxy's CA): the system's
+# folder of extra CAs when there is one, else an empty folder.
+if [ -z "${DLRIG_HOST_CA_DIR:-}" ]; then
+  if [ -d /usr/local/share/ca-certificates ]; then DLRIG_HOST_CA_DIR=/usr/local/share/ca-certificates
+  else DLRIG_HOST_CA_DIR=$DLRIG_MOLECULE_WORK/empty/ca-certificates; mkdir -p "$DLRIG_HOST_CA_DIR"; fi
+fi
+export DLRIG_HOST_CA_DIR
 
 # The environment Molecule needs, as lines to eval (infra-up.sh prints them).
 dlrig_exports() {
   local v
   echo "export DOCKER_HOST=$DLRIG_DOCKER_HOST"
-  for v in DLRIG_WHEELS_DIR DLRIG_PYPI_DIR DLRIG_PYPI_MORE_DIR DLRIG_HOST_CA_DIR DLRIG_MIRROR_PORT DLRIG_MIRROR_URL \
-    DLRIG_MIRROR_DIR; do
-    echo "export $v=${!v}"
+  for v in DLRIG_TARGET_PIP_INDEX_URL DLRIG_TARGET_PIP_EXTRA_INDEX_URLS DLRIG_TARGET_PIP_FIND_LINKS \
+    DLRIG_PIP_MOUNT_1 DLRIG_PIP_MOUNT_2 DLRIG_PIP_MOUNT_3 DLRIG_PIP_MOUNT_4 DLRIG_PIP_MOUNT_5 DLRIG_PIP_MOUNT_6 \
+    DLRIG_HOST_CA_DIR DLRIG_MIRROR_PORT DLRIG_MIRROR_URL DLRIG_MIRROR_DIR; do
+    printf 'export %s=%q\n' "$v" "${!v}"
   done
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from conftest import run_ok
 
 
@@ -27,8 +29,10 @@ def test_no_gpu_visible_in_container(host):
     assert not host.file("/dev/nvidia0").exists
 
 
-def test_local_wheel_folders_are_mounted_read_only(host):
-    for path in ("/opt/wheels", "/opt/pypi", "/opt/pypi-more"):
+def test_local_package_mirrors_are_mounted_read_only(host):
+    # molecule/resources/env.sh sets the slots from the mirrors this machine's environment names.
+    paths = [os.environ[f"DLRIG_PIP_MOUNT_{slot}"].split(":")[1] for slot in range(1, 7)]
+    for path in paths:
         assert host.file(path).is_directory, path
         assert host.mount_point(path).exists, path
         assert "ro" in host.mount_point(path).options, path

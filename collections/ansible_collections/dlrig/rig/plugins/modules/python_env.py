@@ -78,6 +78,45 @@ options:
     description: pip's socket timeout in seconds.
     type: int
     default: 60
+  installer:
+    description:
+      - What fills the staging environment from the lock. C(uv) runs C(uv pip install --require-hashes --no-deps
+        --only-binary :all: --compile-bytecode) with the same mirrors (no resolution: every pin is exact and
+        hashed); C(pip) runs C(pip install --require-hashes --no-deps --only-binary=:all:), the fallback.
+    type: str
+    choices: [uv, pip]
+    default: pip
+  uv:
+    description:
+      - Path of a uv executable to use. Empty (the default) - the pinned uv of I(uv_version) under I(tools_dir),
+        installed there on the first build that needs it, from the same mirrors, by pip with
+        C(--require-hashes) against I(uv_hashes).
+    type: path
+    default: ""
+  uv_version:
+    description: Release of uv installed under I(tools_dir) when I(uv) is empty (PyPI's C(uv) wheel, a static binary).
+    type: str
+    default: "0.13.9"
+  uv_hashes:
+    description: SHA-256 of the C(uv) wheels pip may install (one per platform); required when I(uv) is empty.
+    type: list
+    elements: str
+    default: []
+  tools_dir:
+    description: Where the pinned uv is installed, one directory per release (C(<tools_dir>/uv-<version>/bin/uv)).
+    type: path
+    default: /opt/dlrig/tools
+  cache_dir:
+    description:
+      - Persistent download cache on the host, C(<cache_dir>/uv) or C(<cache_dir>/pip); a rebuild links (uv
+        hard-links, falling back to copies) or installs cached files instead of downloading them. Empty - no cache.
+    type: path
+    default: ""
+  link_mode:
+    description: How uv puts cached files into the environment (C(hardlink) falls back to C(copy) across file systems).
+    type: str
+    choices: [hardlink, copy]
+    default: hardlink
   keep:
     description: How many previous versioned directories to keep for a manual rollback.
     type: int
@@ -306,20 +345,114 @@ def pip_command(venv, module):
     cmd = [os.path.join(venv, "bin", "python"), "-m", "pip"]
     if params["isolated"]:
         cmd.append("--isolated")
-    cmd += ["install", "--disable-pip-version-check", "--no-input", "--no-cache-dir", "--require-hashes",
-            "--no-deps", "--only-binary=:all:", "--timeout", str(params["pip_timeout"])]
-    if params["index_url"]:
-        cmd += ["--index-url", params["index_url"]]
-    for url in params["extra_index_urls"]:
-        cmd += ["--extra-index-url", url]
-    for url in params["find_links"]:
-        cmd += ["--find-links", url]
-    for host in params["trusted_hosts"]:
-        cmd += ["--trusted-host", host]
+    cache = params.get("cache_dir") or ""
+    cmd += ["install", "--disable-pip-version-check", "--no-input"]
+    cmd += ["--cache-dir", os.path.join(cache, "pip")] if cache else ["--no-cache-dir"]
+    cmd += ["--require-hashes", "--no-deps", "--only-binary=:all:", "--timeout", str(params["pip_timeout"])]
+    cmd += _mirror_args(params, "--trusted-host")
     if params["cert"]:
         cmd += ["--cert", params["cert"]]
     cmd += ["-r", os.path.join(venv, LOCK_COPY)]
     return cmd
+
+
+def _mirror_args(params, trusted_flag):
+    args = []
+    if params["index_url"]:
+        args += ["--index-url", params["index_url"]]
+    for url in params["extra_index_urls"]:
+        args += ["--extra-index-url", url]
+    for url in params["find_links"]:
+        args += ["--find-links", url]
+    for host in params["trusted_hosts"]:
+        args += [trusted_flag, host]
+    return args
+
+
+def uv_command(venv, module, uv):
+    """uv invocation filling the new environment from the lock: exact hashed pins, no resolution, wheels only."""
+    params = module.params
+    cmd = [uv, "pip", "install", "--no-progress", "--python", os.path.join(venv, "bin", "python"),
+           "--require-hashes", "--no-deps", "--only-binary", ":all:", "--compile-bytecode",
+           # As pip does with several indexes: any of them may serve a pinned file (the hash decides).
+           "--index-strategy", "unsafe-best-match"]
+    if params["isolated"]:
+        cmd.append("--no-config")
+    if params["cache_dir"]:
+        cmd += ["--cache-dir", os.path.join(params["cache_dir"], "uv"), "--link-mode", params["link_mode"]]
+    else:
+        cmd.append("--no-cache")
+    cmd += _mirror_args(params, "--allow-insecure-host")
+    cmd += ["-r", os.path.join(venv, LOCK_COPY)]
+    return cmd
+
+
+def uv_env(module):
+    """uv's environment: the CA bundle and timeout of the build; isolated builds drop the host's UV_* settings."""
+    params = module.params
+    env = dict(os.environ)
+    if params["isolated"]:
+        env = dict((k, v) for k, v in env.items() if not k.startswith("UV_"))
+    env["UV_HTTP_TIMEOUT"] = str(params["pip_timeout"])
+    if params["cert"]:
+        env["SSL_CERT_FILE"] = params["cert"]
+    return env
+
+
+def pinned_uv(params):
+    """Path of the uv the build uses: the given one, or the pinned release under tools_dir."""
+    if params["uv"]:
+        return params["uv"]
+    return os.path.join(params["tools_dir"], "uv-%s" % params["uv_version"], "bin", "uv")
+
+
+def ensure_uv(module, venv, deadline=None):
+    """Install the pinned uv under tools_dir with the new environment's pip (hash-checked, same mirrors), once;
+    atomically (a temporary directory renamed into place). Returns the uv path."""
+    params = module.params
+    uv = pinned_uv(params)
+    if params["uv"] or os.access(uv, os.X_OK):
+        return uv
+    if not params["uv_hashes"]:
+        raise BuildError("uv_hashes: the pinned uv %s cannot be installed without its wheels' SHA-256"
+                         % params["uv_version"])
+    home = os.path.dirname(os.path.dirname(uv))
+    os.makedirs(os.path.dirname(home), mode=0o755, exist_ok=True)
+    tmp = "%s.tmp-%d" % (home, os.getpid())
+    shutil.rmtree(tmp, ignore_errors=True)
+    req = os.path.join(venv, "dlrig-uv-requirements.txt")
+    with open(req, "w") as handle:
+        handle.write("uv==%s %s\n" % (params["uv_version"],
+                                      " ".join("--hash=sha256:%s" % h for h in params["uv_hashes"])))
+    cmd = [os.path.join(venv, "bin", "python"), "-m", "pip"]
+    if params["isolated"]:
+        cmd.append("--isolated")
+    cmd += ["install", "--disable-pip-version-check", "--no-input", "--no-cache-dir", "--require-hashes",
+            "--no-deps", "--only-binary=:all:", "--timeout", str(params["pip_timeout"]), "--target", tmp]
+    cmd += _mirror_args(params, "--trusted-host")
+    if params["cert"]:
+        cmd += ["--cert", params["cert"]]
+    cmd += ["-r", req]
+    try:
+        run(cmd, "installing uv %s" % params["uv_version"], deadline)
+        os.remove(req)
+        if not os.access(os.path.join(tmp, "bin", "uv"), os.X_OK):
+            raise BuildError("the uv %s wheel installed no bin/uv" % params["uv_version"])
+        shutil.rmtree(home, ignore_errors=True)
+        os.rename(tmp, home)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return uv
+
+
+def install_step(module, venv, deadline=None):
+    """Fill the staging environment from its lock copy with the chosen installer."""
+    if module.params["installer"] == "uv":
+        uv = ensure_uv(module, venv, deadline)
+        run(uv_command(venv, module, uv), "uv pip install --require-hashes", deadline, env=uv_env(module))
+    else:
+        run(pip_command(venv, module), "pip install --require-hashes", deadline)
 
 
 def run(cmd, what, deadline=None, env=None):
@@ -386,7 +519,7 @@ def build(module, staging, final, lock_text, key, packages, deadline=None):
     run([params["python"], "-m", "venv", staging], "creating the virtual environment", deadline)
     with open(os.path.join(staging, LOCK_COPY), "w") as handle:
         handle.write(lock_text)
-    run(pip_command(staging, module), "pip install --require-hashes", deadline)
+    install_step(module, staging, deadline)
     if params["imports"]:
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         code = "import " + ", ".join(params["imports"])
@@ -409,6 +542,8 @@ def build(module, staging, final, lock_text, key, packages, deadline=None):
 
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+UV_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 IMPORT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -423,7 +558,18 @@ def check_params(params):
     if not prefix or not os.path.isabs(prefix) or "\0" in prefix or "\n" in prefix \
             or ".." in prefix.split(os.sep):
         raise BuildError("prefix %r: expected an absolute path without '..' or control characters" % (prefix,))
-    for key in ("python", "cert"):
+    for key in ("tools_dir", "cache_dir"):
+        value = params.get(key) or ""
+        if value and (not os.path.isabs(value) or "\0" in value or "\n" in value or ".." in value.split(os.sep)):
+            raise BuildError("%s %r: expected an absolute path without '..' or control characters" % (key, value))
+    if params.get("uv_version") is not None and not UV_VERSION.match(params["uv_version"]):
+        raise BuildError("uv_version %r: expected a release such as 0.13.9" % (params["uv_version"],))
+    for digest in params.get("uv_hashes") or []:
+        if not isinstance(digest, str) or not SHA256.match(digest):
+            raise BuildError("uv_hashes: %r is not a SHA-256 (64 hex digits)" % (digest,))
+    for key in ("python", "cert", "uv"):
+        if key not in params:
+            continue
         if "\0" in params[key] or "\n" in params[key]:
             raise BuildError("%s %r: a path without NUL or newline characters" % (key, params[key]))
     if not params["python"]:
@@ -547,6 +693,13 @@ def main():
             cert=dict(type="str", default=""),
             isolated=dict(type="bool", default=True),
             pip_timeout=dict(type="int", default=60),
+            installer=dict(type="str", default="pip", choices=["uv", "pip"]),
+            uv=dict(type="path", default=""),
+            uv_version=dict(type="str", default="0.13.9"),
+            uv_hashes=dict(type="list", elements="str", default=[]),
+            tools_dir=dict(type="path", default="/opt/dlrig/tools"),
+            cache_dir=dict(type="path", default=""),
+            link_mode=dict(type="str", default="hardlink", choices=["hardlink", "copy"]),
             keep=dict(type="int", default=1),
             timeout=dict(type="int", default=0),
         ),
