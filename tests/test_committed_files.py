@@ -30,6 +30,28 @@ ALLOWED_HOSTS = {
     "pci-ids.ucw.cz": "a source cited in dlrig/data/catalogue.yml (never downloaded from)",
     "json-schema.org": "the JSON Schema dialect named by docs/preflight.schema.json's $schema",
 }
+# Hosts cited as the source of a figure or a decision (in data files, docs and comments): never downloaded
+# from, so they name no machine; the citation is the guide's rule ("cite the sources of every fact").
+CITED_HOSTS = {
+    "slurm.schedmd.com": "Slurm's upgrade guide (dlrig/cluster.py's compatibility window, docs/decisions.md)",
+    "docs.nvidia.com": "nvidia-smi's documentation (roles/gpu_verify/files/power_sampler.py)",
+    "edc.intel.com": "Intel's ATX 3 design guide (dlrig/data/power_fit.yml)",
+    "www.tweaktown.com": "measured GPU power excursions (dlrig/data/power_fit.yml)",
+    "www.slashgear.com": "GPU transient figures (dlrig/data/power_fit.yml)",
+    "hardzone.es": "GPU transient figures (dlrig/data/power_fit.yml)",
+    "loomi.fyi": "the 80 % continuous-load rule (dlrig/data/power_fit.yml)",
+    "hardwaresecrets.com": "ATX expansion slot figures (dlrig/data/power_fit.yml)",
+    "www.tomshardware.com": "GPU transient measurements (dlrig/data/power_fit.yml)",
+    "www.heise.de": "GPU transient measurements (dlrig/data/power_fit.yml)",
+    "geektopia.es": "GPU card dimensions (dlrig/data/power_fit.yml)",
+    "www.ubuntu.com": "the URLs inside Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
+    "help.ubuntu.com": "the URLs inside Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
+    "bugs.launchpad.net": "the URLs inside Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
+}
+# A host computed at run time (a Jinja expression, a %-format, a shell variable) names no machine.
+COMPUTED_HOST = re.compile(r"^(\{\{|%|\$)")
+# Private addresses of the networks the cluster scenario creates itself (a Docker network on its own bridge).
+TEST_NETWORK = re.compile(r"^10\.214\.14\.\d+$")
 # Names reserved for documentation and tests (RFC 2606, RFC 6761): they never resolve.
 RESERVED = re.compile(r"(^|\.)(example|invalid|test)$|^example\.(com|org|net)$")
 # Paths the project itself creates on the hosts it provisions or in its test containers (prefix: reason).
@@ -73,7 +95,8 @@ def findings(path: str, text: str) -> list[str]:
         found.append((m.group(0), "file:// URL"))
     for m in URL.finditer(text):
         host = m.group("host").lower()
-        if host and host not in ALLOWED_HOSTS and not RESERVED.search(host):
+        if (host and host not in ALLOWED_HOSTS and host not in CITED_HOSTS and not RESERVED.search(host)
+                and not COMPUTED_HOST.search(host) and not TEST_NETWORK.match(host)):
             found.append((m.group(0), f"host {host} is not an allowed default"))
     for m in MACHINE_PATH.finditer(text):
         value = m.group(0)

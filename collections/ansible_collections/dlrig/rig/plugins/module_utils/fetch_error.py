@@ -65,7 +65,7 @@ CAUSES = (
 
 
 def redact(url):
-    """The URL without credentials (https://user:token@host/ -> https://***@host/)."""
+    """The URL without credentials (https://user:token@host.example/ -> https://***@host.example/)."""
     return re.sub(r"://[^/@\s]+@", "://***@", url or "")
 
 
