@@ -44,9 +44,9 @@ CITED_HOSTS = {
     "www.tomshardware.com": "GPU transient measurements (dlrig/data/power_fit.yml)",
     "www.heise.de": "GPU transient measurements (dlrig/data/power_fit.yml)",
     "geektopia.es": "GPU card dimensions (dlrig/data/power_fit.yml)",
-    "www.ubuntu.com": "the URLs inside Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
-    "help.ubuntu.com": "the URLs inside Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
-    "bugs.launchpad.net": "the URLs inside Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
+    "www.ubuntu.com": "a URL of Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
+    "help.ubuntu.com": "a URL of Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
+    "bugs.launchpad.net": "a URL of Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
 }
 # A host computed at run time (a Jinja expression, a %-format, a shell variable) names no machine.
 COMPUTED_HOST = re.compile(r"^(\{\{|%|\$)")

@@ -31,7 +31,8 @@ CASES = [
     ("Request failed: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
      "unable to get local issuer certificate (_ssl.c:1006)>", "TLS failure"),
     ("HTTP Error 404: Not Found", "not found (404)"),
-    ("E:The repository 'http://mirror.example/debian13 Release' does not have a Release file.", "not found (404)"),
+    ("E:The repository 'http://mirror.example/debian13 Release' does not have a Release file.",
+     "not found (404)"),
     ("pip._vendor.urllib3.exceptions.ReadTimeoutError: HTTPConnectionPool(host='127.0.0.1', port=8876): Read "
      "timed out.", "stalled or dropped"),
     ("ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device",

@@ -57,7 +57,8 @@ def test_scontrol_cpus_memory_gres(host: testinfra.host.Host) -> None:
 def test_srun_two_node_allreduce_gloo(host: testinfra.host.Host) -> None:
     script = (PROJECT / "examples" / "slurm" / "allreduce.py").read_bytes()
     for n in NODES:
-        _on(n).check_output("echo %s | base64 -d > /usr/local/bin/dlrig-allreduce.py", base64.b64encode(script).decode())
+        _on(n).check_output("echo %s | base64 -d > /usr/local/bin/dlrig-allreduce.py",
+                            base64.b64encode(script).decode())
     t0 = time.monotonic()
     run = host.run(
         "cd /root && PYTHONPATH=%s timeout 300 srun -N2 -w %s --ntasks-per-node=1 "

@@ -25,7 +25,7 @@ def inventory_vars(host: Any) -> dict[str, Any]:
 @pytest.fixture
 def resolved(host: Any, inventory_vars: dict[str, Any]) -> dict[str, str]:
     from dlrig.checks.stack import check_stack, role_facts
-    from dlrig.hardware import parse_host
+    from dlrig.plan.parse import parse_host
 
     result = check_stack(parse_host(host.backend.get_hostname(), inventory_vars))
     assert result.status in ("ok", "warn"), result.message
