@@ -113,6 +113,19 @@ def tensorflow_lock(python: str, tensorflow: str, keras: str, variant: str) -> L
     )
 
 
+def jupyterlab_lock(python: str, jupyterlab: str) -> LockSpec:
+    """The lock of the JupyterLab server's own environment (role jupyterlab): JupyterLab and what it
+    needs, nothing of the frameworks (their kernels run in their own environments)."""
+    _check("python", python, _PYTHON, "a minor version such as 3.11")
+    _check("jupyterlab", jupyterlab, _VERSION, "a release such as 4.6.4")
+    return LockSpec(
+        role="jupyterlab",
+        name=f"py{python}-jupyterlab{jupyterlab}",
+        python=python,
+        requirements=(f"jupyterlab=={jupyterlab}",),
+    )
+
+
 @dataclass(frozen=True)
 class Mirrors:
     """Where the resolver looks: the same options the roles give pip (python_env_pip_*)."""
@@ -173,10 +186,20 @@ def excludes_file(requirements_in: Path) -> Path:
     return requirements_in.with_suffix(".excludes")
 
 
+def _public(part: str) -> str:
+    """One word of the resolver command as a committed header shows it: a local index or wheel folder
+    (``file://`` URL, absolute path) is named by its role, never by this machine's path."""
+    if part.startswith("file://"):
+        return "<local index>"
+    if part.startswith("/"):
+        return "<local folder>"
+    return part if " " not in part else repr(part)
+
+
 def lock_header(spec: LockSpec, command: list[str], generated: str, glibc: str = "") -> str:
     """Comment block on top of a lock: what it pins and how to make it again."""
     # The command without the uv path and the temporary input/output files.
-    shown = " ".join(part if " " not in part else repr(part) for part in command[1:-3])
+    shown = " ".join(_public(part) for part in command[1:-3])
     lines = [
         f"# dlrig lock: {spec.name} (role {spec.role}), generated {generated} by scripts/lock_env.py",
         f"# Top-level requirements: {', '.join(spec.requirements)}",
