@@ -42,8 +42,8 @@ def main(argv: list[str]) -> int:
     try:
         print(hash_password(password))
     except ImportError:
-        print("jupyter_password: argon2-cffi is not installed (requirements-controller.txt; bin/dlrig installs it)",
-              file=sys.stderr)
+        print("jupyter_password: argon2-cffi is not installed "
+              "(requirements-controller.txt; bin/dlrig installs it)", file=sys.stderr)
         return 2
     return 0
 

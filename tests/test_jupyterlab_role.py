@@ -20,7 +20,9 @@ from tools import tool
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLE = ROOT / "roles" / "jupyterlab"
-HASH = "argon2:$argon2id$v=19$m=10240,t=10,p=8$vbNW1lupihN2yqgg08IMPA$30uwFa2nWNjDDj+isAJyN8dIpDhWF2Val6GOjzRJ5pU"
+HASH = (
+    "argon2:$argon2id$v=19$m=10240,t=10,p=8$vbNW1lupihN2yqgg08IMPA$30uwFa2nWNjDDj+isAJyN8dIpDhWF2Val6GOjzRJ5pU"
+)
 PLAYBOOK = f"""\
 - name: The jupyterlab role's checks (test)
   hosts: localhost
@@ -32,7 +34,7 @@ PLAYBOOK = f"""\
       ansible.builtin.import_tasks: {ROLE}/tasks/validate.yml
     - name: Show what the role decided
       ansible.builtin.debug:
-        msg: "DECIDED lan={{{{ jupyterlab_lan }}}} tls={{{{ jupyterlab_tls }}}} home={{{{ jupyterlab_home }}}}"
+        msg: "DECIDED lan={{{{ jupyterlab_lan }}}} tls={{{{ jupyterlab_tls }}}}"
 """
 
 pytestmark = pytest.mark.skipif(tool("ansible-playbook") is None, reason="ansible-playbook is not installed")
@@ -48,13 +50,30 @@ def check(tmp_path: Path, **variables: Any) -> subprocess.CompletedProcess[str]:
     variables.setdefault("ansible_python_interpreter", sys.executable)
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     (tmp_path / "vars.json").write_text(json.dumps(variables))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_STDOUT_CALLBACK="default",
-               ANSIBLE_CACHE_PLUGIN="memory", ANSIBLE_RETRY_FILES_ENABLED="0")
+    env = dict(
+        os.environ,
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+        ANSIBLE_STDOUT_CALLBACK="default",
+        ANSIBLE_CACHE_PLUGIN="memory",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+    )
     env.pop("ANSIBLE_CONFIG", None)
     return subprocess.run(
-        [str(tool("ansible-playbook")), "-i", "localhost,", str(tmp_path / "play.yml"),
-         "-e", f"@{tmp_path / 'vars.json'}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            str(tool("ansible-playbook")),
+            "-i",
+            "localhost,",
+            str(tmp_path / "play.yml"),
+            "-e",
+            f"@{tmp_path / 'vars.json'}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -73,34 +92,72 @@ def test_the_default_127_0_0_1_without_a_password_is_accepted(tmp_path):
 
 
 def test_lan_mode_with_self_signed_tls_and_a_hash_is_accepted(tmp_path):
-    run = check(tmp_path, jupyterlab_ip="0.0.0.0", jupyterlab_tls_self_signed=True,
-                jupyterlab_password_hash=HASH)
+    run = check(
+        tmp_path, jupyterlab_ip="0.0.0.0", jupyterlab_tls_self_signed=True, jupyterlab_password_hash=HASH
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "DECIDED lan=True tls=True" in run.stdout
 
 
 def test_lan_mode_with_your_certificate_and_a_hash_is_accepted(tmp_path):
-    run = check(tmp_path, jupyterlab_ip="192.168.1.20", jupyterlab_tls_cert_file="c.pem",
-                jupyterlab_tls_key_file="k.pem", jupyterlab_password_hash=HASH)
+    run = check(
+        tmp_path,
+        jupyterlab_ip="192.168.1.20",
+        jupyterlab_tls_cert_file="c.pem",
+        jupyterlab_tls_key_file="k.pem",
+        jupyterlab_password_hash=HASH,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "DECIDED lan=True tls=True" in run.stdout
 
 
-@pytest.mark.parametrize(("variables", "expected"), [
-    ({"jupyterlab_user": "root"}, "jupyterlab_user is root"),
-    ({"jupyterlab_user": ""}, "jupyterlab_user is not set"),
-    ({"jupyterlab_user": "dlrig-no-such-user"}, "jupyterlab_user is dlrig-no-such-user, which does not exist"),
-    ({"jupyterlab_port": 70000}, "jupyterlab_port is 70000"),
-    ({"jupyterlab_ip": "0.0.0.0", "jupyterlab_password_hash": HASH}, "(LAN mode) without TLS"),
-    ({"jupyterlab_ip": "0.0.0.0", "jupyterlab_tls_self_signed": True}, "(LAN mode) without a password"),
-    ({"jupyterlab_ip": "10.0.0.5"}, "(LAN mode) without TLS"),
-    ({"jupyterlab_ip": "0.0.0.0", "jupyterlab_tls_cert_file": "c.pem", "jupyterlab_password_hash": HASH},
-     "jupyterlab_tls_cert_file and jupyterlab_tls_key_file go together"),
-    ({"jupyterlab_tls_self_signed": True, "jupyterlab_tls_cert_file": "c.pem", "jupyterlab_tls_key_file": "k.pem"},
-     "jupyterlab_tls_self_signed is true and jupyterlab_tls_cert_file is set"),
-    ({"jupyterlab_password_hash": "my-secret-password"}, "jupyterlab_password_hash is not a hashed password"),
-], ids=["root", "unset", "missing", "port", "lan-no-tls", "lan-no-password", "lan-nothing", "cert-no-key",
-        "both-tls", "plain-password"])
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"jupyterlab_user": "root"}, "jupyterlab_user is root"),
+        ({"jupyterlab_user": ""}, "jupyterlab_user is not set"),
+        (
+            {"jupyterlab_user": "dlrig-no-such-user"},
+            "jupyterlab_user is dlrig-no-such-user, which does not exist",
+        ),
+        ({"jupyterlab_port": 70000}, "jupyterlab_port is 70000"),
+        ({"jupyterlab_ip": "0.0.0.0", "jupyterlab_password_hash": HASH}, "(LAN mode) without TLS"),
+        ({"jupyterlab_ip": "0.0.0.0", "jupyterlab_tls_self_signed": True}, "(LAN mode) without a password"),
+        ({"jupyterlab_ip": "10.0.0.5"}, "(LAN mode) without TLS"),
+        (
+            {
+                "jupyterlab_ip": "0.0.0.0",
+                "jupyterlab_tls_cert_file": "c.pem",
+                "jupyterlab_password_hash": HASH,
+            },
+            "jupyterlab_tls_cert_file and jupyterlab_tls_key_file go together",
+        ),
+        (
+            {
+                "jupyterlab_tls_self_signed": True,
+                "jupyterlab_tls_cert_file": "c.pem",
+                "jupyterlab_tls_key_file": "k.pem",
+            },
+            "jupyterlab_tls_self_signed is true and jupyterlab_tls_cert_file is set",
+        ),
+        (
+            {"jupyterlab_password_hash": "my-secret-password"},
+            "jupyterlab_password_hash is not a hashed password",
+        ),
+    ],
+    ids=[
+        "root",
+        "unset",
+        "missing",
+        "port",
+        "lan-no-tls",
+        "lan-no-password",
+        "lan-nothing",
+        "cert-no-key",
+        "both-tls",
+        "plain-password",
+    ],
+)
 def test_refused(tmp_path, variables, expected):
     message = refusal(check(tmp_path, **variables))
     assert message.startswith("localhost: jupyterlab_"), message
