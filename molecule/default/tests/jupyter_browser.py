@@ -61,7 +61,7 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 120.0, e
             value = probe()
             if value:
                 return value
-        except (StaleElementReferenceException, WebDriverException) as exc:
+        except (StaleElementReferenceException, WebDriverException, OSError) as exc:
             last = exc
         time.sleep(every)
     raise AssertionError(
@@ -74,7 +74,7 @@ def login(driver: WebDriver, base: str, password: str, after: str = "/lab") -> N
     the password is right)."""
     driver.get(f"{base}/login?next={quote(after, safe='')}")
     field = wait_for(
-        "the password field", lambda: driver.find_elements(By.CSS_SELECTOR, "input[type=password]")
+        "the password field", lambda: driver.find_elements(By.CSS_SELECTOR, "input[type=password]"), 300
     )[0]
     field.clear()
     field.send_keys(password)
