@@ -304,6 +304,8 @@ def test_service_survives_a_kill(host, browser):
 
 
 def test_time_from_systemctl_start_to_a_logged_in_page(host, browser):
+    # A new visitor: the session cookie would outlive the restart (its secret is in the user's home).
+    browser.delete_all_cookies()
     run_ok(host, f"systemctl stop {SERVICE}")
     started = time.monotonic()
     run_ok(host, f"systemctl start {SERVICE}")
