@@ -113,6 +113,19 @@ def tensorflow_lock(python: str, tensorflow: str, keras: str, variant: str) -> L
     )
 
 
+def jupyterlab_lock(python: str, jupyterlab: str) -> LockSpec:
+    """The lock of the JupyterLab server's own environment (role jupyterlab): JupyterLab and what it
+    needs, nothing of the frameworks (their kernels run in their own environments)."""
+    _check("python", python, _PYTHON, "a minor version such as 3.11")
+    _check("jupyterlab", jupyterlab, _VERSION, "a release such as 4.6.4")
+    return LockSpec(
+        role="jupyterlab",
+        name=f"py{python}-jupyterlab{jupyterlab}",
+        python=python,
+        requirements=(f"jupyterlab=={jupyterlab}",),
+    )
+
+
 @dataclass(frozen=True)
 class Mirrors:
     """Where the resolver looks: the same options the roles give pip (python_env_pip_*)."""

@@ -4,6 +4,7 @@
     scripts/lock_env.py pytorch --python 3.11 --torch 2.14.1 --torchvision 0.29.1 --fastai 2.8.12 \\
         --variant cu130 [--torch-index URL | --torch-index ''] [mirror options] [--os Ubuntu 18.04]
     scripts/lock_env.py tensorflow --python 3.11 --tensorflow 2.21.0 --keras 3.15.1 --variant cpu
+    scripts/lock_env.py jupyterlab --python 3.11 --jupyterlab 4.6.4
 
 Targets Linux x86_64 with the glibc of --os (dlrig/data/matrix.yml) or --glibc (default 2.28).
 Writes roles/<role>/files/locks/<name>.txt, or --lock-dir DIR/<role>/manylinux_<floor>/<name>.txt (the
@@ -31,6 +32,7 @@ from dlrig.locks import (  # noqa: E402
     compile_lock,
     find_uv,
     glibc_for_os,
+    jupyterlab_lock,
     pytorch_lock,
     tensorflow_lock,
     uv_compile_command,
@@ -52,7 +54,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     tf.add_argument("--tensorflow", required=True)
     tf.add_argument("--keras", required=True)
     tf.add_argument("--variant", required=True, choices=["cpu", "cuda"])
-    for p in (pt, tf):
+    jl = sub.add_parser("jupyterlab")
+    jl.add_argument("--jupyterlab", required=True)
+    for p in (pt, tf, jl):
         p.add_argument("--python", required=True, help="minor version, e.g. 3.11")
         p.add_argument("--uv", default=None, help="uv executable (default: next to this Python, else PATH)")
         p.add_argument("--index-url", default="", help="default: uv's own (PyPI, or UV_INDEX_URL)")
@@ -76,6 +80,8 @@ def spec_of(args: argparse.Namespace) -> LockSpec:
     if args.env == "pytorch":
         return pytorch_lock(args.python, args.torch, args.torchvision, args.fastai, args.variant,
                             args.torch_index)
+    if args.env == "jupyterlab":
+        return jupyterlab_lock(args.python, args.jupyterlab)
     return tensorflow_lock(args.python, args.tensorflow, args.keras, args.variant)
 
 

@@ -2,7 +2,8 @@
 # Install the host packages the Molecule scenarios need and a fresh machine lacks:
 # docker.io (the engine), debootstrap (the target image), rsync (Molecule), apt-utils
 # (apt-ftparchive), gpg and dpkg-dev (the signed test apt repository), python3-pip (the cluster
-# scenario's shared torch folder).
+# scenario's shared torch folder), chromium and chromium-driver (Debian's browser, which the default
+# scenario's JupyterLab tests drive headless through Selenium).
 # Installs only what is missing; needs root for that. Quiet and non-interactive.
 set -euo pipefail
 # shellcheck source=molecule/resources/env.sh
@@ -16,6 +17,8 @@ command -v apt-ftparchive >/dev/null || need+=(apt-utils)
 command -v gpg >/dev/null || need+=(gpg)
 command -v dpkg-scanpackages >/dev/null || need+=(dpkg-dev)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 [ ${#need[@]} -eq 0 ] && { dlrig_log "host prerequisites present"; exit 0; }
 
 [ "$(id -u)" = 0 ] || dlrig_die "missing host packages: ${need[*]} — install them (sudo apt-get install ${need[*]}) or run as root"
