@@ -25,6 +25,7 @@ ALLOWED_HOSTS = {
     "pypi.org": "PyPI, pip's and uv's own default index",
     "download.pytorch.org": "PyTorch's per-CUDA-variant indexes (pytorch_env_torch_index_url default)",
     "deb.debian.org": "Debian's archive: build-images.sh's fallback when the host's apt names none",
+    "localhost": "the loopback: JupyterLab's address at the end of the SSH tunnel the docs show",
     "127.0.0.1": "the test mirrors the suite serves on the loopback (apt mirror, stalling index)",
     "developer.nvidia.com": "a source cited in dlrig/data/catalogue.yml (never downloaded from)",
     "pci-ids.ucw.cz": "a source cited in dlrig/data/catalogue.yml (never downloaded from)",
