@@ -54,8 +54,11 @@ def test_the_pin_keeps_apt_s_candidate_on_the_branch(host: Any) -> None:
 
 
 def test_without_pin_and_hold_apt_would_take_the_newer_branch(host: Any) -> None:
+    # Which driver package apt moves first depends on the mirror's dependency graph (its proprietary
+    # nvidia-kernel-dkms, which conflicts with the open one, makes apt keep the module package and move
+    # nvidia-persistenced); what matters is that some package of the branch would leave it.
     moves = driver_moves(simulate_dist_upgrade(host, f"{NO_PIN} {NO_HOLD}"))
-    assert ("nvidia-kernel-open-dkms", DRIVER_VERSION, NEWER_VERSION) in moves, moves
+    assert any(old == DRIVER_VERSION and new == NEWER_VERSION for _, old, new in moves), moves
 
 
 def test_the_pin_alone_keeps_an_upgrade_on_the_branch(host: Any) -> None:
