@@ -4,22 +4,15 @@
     scripts/init.py [--host NAME] [--connection local|ssh ADDRESS] [--output PATH] [--update] [--no-input]
 """
 
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-try:
-    import yaml  # noqa: F401
-except ImportError:  # as scripts/preflight.py: into the controller's .venv, else a hint
-    venv_python = ROOT / ".venv" / "bin" / "python"
-    if venv_python.exists() and Path(sys.prefix).resolve() != venv_python.parent.parent.resolve():
-        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
-    sys.stderr.write("init: PyYAML is not installed for this Python; run `bin/dlrig init` "
-                     "(it creates the controller's .venv on first use)\n")
-    sys.exit(2)
+from _bootstrap import into_controller_venv  # noqa: E402  (scripts/_bootstrap.py)
+
+into_controller_venv(__file__, "yaml", "PyYAML", "bin/dlrig init")
 
 from dlrig.init.cli import main  # noqa: E402
 

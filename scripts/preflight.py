@@ -10,18 +10,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
 
-try:
-    import ansible  # noqa: F401
-except ImportError:
-    venv_python = ROOT / ".venv" / "bin" / "python"
-    if venv_python.exists() and Path(sys.prefix).resolve() != venv_python.parent.parent.resolve():
-        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
-    sys.stderr.write("preflight: Ansible is not installed for this Python; run `bin/dlrig preflight` "
-                     "(it creates the controller's .venv on first use)\n")
-    sys.exit(2)
+from _bootstrap import into_controller_venv  # noqa: E402  (scripts/_bootstrap.py)
+
+into_controller_venv(__file__, "ansible", "Ansible", "bin/dlrig preflight")
 
 from dlrig.cli import main  # noqa: E402
 

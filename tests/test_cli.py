@@ -277,6 +277,8 @@ def test_script_reexecs_into_the_venv_or_prints_a_hint(tmp_path):
     (tmp_path / "scripts").mkdir()
     copy = tmp_path / "scripts" / "preflight.py"
     copy.write_text(Path(script).read_text())
+    bootstrap = ROOT / "scripts" / "_bootstrap.py"  # the venv step the scripts share
+    (tmp_path / "scripts" / bootstrap.name).write_text(bootstrap.read_text())
     hint = subprocess.run([str(SYSTEM_PYTHON), "-I", str(copy)], capture_output=True, text=True, check=False)
     assert hint.returncode == 2 and hint.stdout == ""
     assert hint.stderr.count("\n") == 1 and "bin/dlrig preflight" in hint.stderr
