@@ -31,6 +31,31 @@ DRIVER_NEWER=590.44.01-1    # a newer branch the pin must keep out
 CUDNN=9.10.2.21-1
 
 # pkg NAME VERSION DEPENDS DESCRIPTION: starts a package tree in $P; files go under $P, then `build`.
+# persistenced_double: the test double of nvidia-persistenced (daemon and unit) into the package tree $P;
+# Debian's nvidia-persistenced and Ubuntu's nvidia-compute-utils-<branch> (ubuntu1804-packages.sh) carry it.
+persistenced_double() {
+  mkdir -p "$P/usr/bin" "$P/lib/systemd/system"
+  cat >"$P/usr/bin/nvidia-persistenced" <<'SH'
+#!/bin/sh
+# dlrig test double of nvidia-persistenced: no GPU here, so it only stays alive (Type=forking).
+setsid /bin/sleep infinity </dev/null >/dev/null 2>&1 &
+exit 0
+SH
+  chmod 0755 "$P/usr/bin/nvidia-persistenced"
+  cat >"$P/lib/systemd/system/nvidia-persistenced.service" <<'UNIT'
+[Unit]
+Description=NVIDIA Persistence Daemon (dlrig test double)
+Wants=syslog.target
+
+[Service]
+Type=forking
+ExecStart=/usr/bin/nvidia-persistenced --user nvidia-persistenced
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
 pkg() {
   P=$WORK/tree/$1_$2
   rm -rf "$P"; mkdir -p "$P/DEBIAN"
@@ -58,26 +83,7 @@ for v in "$DRIVER" "$DRIVER_NEWER"; do
   build
 
   pkg nvidia-persistenced "$v" "" "NVIDIA Persistence Daemon"
-  mkdir -p "$P/usr/bin" "$P/lib/systemd/system"
-  cat >"$P/usr/bin/nvidia-persistenced" <<'SH'
-#!/bin/sh
-# dlrig test double of nvidia-persistenced: no GPU here, so it only stays alive (Type=forking).
-setsid /bin/sleep infinity </dev/null >/dev/null 2>&1 &
-exit 0
-SH
-  chmod 0755 "$P/usr/bin/nvidia-persistenced"
-  cat >"$P/lib/systemd/system/nvidia-persistenced.service" <<'UNIT'
-[Unit]
-Description=NVIDIA Persistence Daemon (dlrig test double)
-Wants=syslog.target
-
-[Service]
-Type=forking
-ExecStart=/usr/bin/nvidia-persistenced --user nvidia-persistenced
-
-[Install]
-WantedBy=multi-user.target
-UNIT
+  persistenced_double
   build
 
   pkg "cuda-drivers-$branch" "$v" "nvidia-kernel-open-dkms (= $v) | nvidia-kernel-dkms (= $v)" \

@@ -33,26 +33,7 @@ echo "test double of nvidia-dkms-530: no module source" >"$P/usr/src/nvidia-$U18
 build1804
 
 pkg nvidia-compute-utils-530 "$U1804_DRIVER-0ubuntu1" "" "NVIDIA compute utilities"
-mkdir -p "$P/usr/bin" "$P/lib/systemd/system"
-cat >"$P/usr/bin/nvidia-persistenced" <<'SH'
-#!/bin/sh
-# dlrig test double of nvidia-persistenced: no GPU here, so it only stays alive (Type=forking).
-setsid /bin/sleep infinity </dev/null >/dev/null 2>&1 &
-exit 0
-SH
-chmod 0755 "$P/usr/bin/nvidia-persistenced"
-cat >"$P/lib/systemd/system/nvidia-persistenced.service" <<'UNIT'
-[Unit]
-Description=NVIDIA Persistence Daemon (dlrig test double)
-Wants=syslog.target
-
-[Service]
-Type=forking
-ExecStart=/usr/bin/nvidia-persistenced --user nvidia-persistenced
-
-[Install]
-WantedBy=multi-user.target
-UNIT
+persistenced_double
 cat >"$P/DEBIAN/postinst" <<'SH'
 #!/bin/sh
 set -e
