@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from hwfixtures import FIXTURES, PROJECT
-from tools import tool
+from tools import play_on_localhost, tool
 
 PLAYBOOK = """\
 - name: Verify the host (test)
@@ -57,32 +57,7 @@ def converge(tmp_path: Path, case: str, gpus: list[dict[str, Any]], frameworks: 
     }
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     (tmp_path / "vars.json").write_text(json.dumps(variables))
-    # Memory fact cache: the fixture host's facts must not land in the project's .cache/facts.
-    env = dict(
-        os.environ,
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",  # one line per message: assertions read it whole
-        ANSIBLE_CALLBACKS_ENABLED="",
-        ANSIBLE_STDOUT_CALLBACK="default",
-        ANSIBLE_CACHE_PLUGIN="memory",
-    )
-    env.pop("ANSIBLE_CONFIG", None)
-    return subprocess.run(
-        [
-            str(tool("ansible-playbook")),
-            "-i",
-            "localhost,",
-            str(tmp_path / "play.yml"),
-            "-e",
-            f"@{tmp_path / 'vars.json'}",
-            *extra,
-        ],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return play_on_localhost(PROJECT, tmp_path / "play.yml", tmp_path / "vars.json", *extra)
 
 
 def recap(run: subprocess.CompletedProcess[str]) -> dict[str, int]:

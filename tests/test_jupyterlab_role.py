@@ -8,7 +8,6 @@ Each refused configuration stops with one line naming the host and the variable;
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tools import tool
+from tools import play_on_localhost, tool
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLE = ROOT / "roles" / "jupyterlab"
@@ -50,31 +49,7 @@ def check(tmp_path: Path, **variables: Any) -> subprocess.CompletedProcess[str]:
     variables.setdefault("ansible_python_interpreter", sys.executable)
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     (tmp_path / "vars.json").write_text(json.dumps(variables))
-    env = dict(
-        os.environ,
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-        ANSIBLE_STDOUT_CALLBACK="default",
-        ANSIBLE_CACHE_PLUGIN="memory",
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-    )
-    env.pop("ANSIBLE_CONFIG", None)
-    return subprocess.run(
-        [
-            str(tool("ansible-playbook")),
-            "-i",
-            "localhost,",
-            str(tmp_path / "play.yml"),
-            "-e",
-            f"@{tmp_path / 'vars.json'}",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return play_on_localhost(ROOT, tmp_path / "play.yml", tmp_path / "vars.json")
 
 
 def refusal(run: subprocess.CompletedProcess[str]) -> str:

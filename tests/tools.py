@@ -6,7 +6,9 @@ Ansible and uv), then ``PATH``; never a path of one checkout such as ``.venv/``.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,3 +19,25 @@ def tool(name: str) -> str | None:
     if beside.exists():
         return str(beside)
     return shutil.which(name)
+
+
+def play_on_localhost(project: Path, play: Path, variables: Path,
+                      *extra: str) -> subprocess.CompletedProcess[str]:
+    """``ansible-playbook -i localhost, PLAY -e @VARIABLES EXTRA...`` from ``project``, as the role tests
+    run one role on this machine: without the project's ansible.cfg, a memory fact cache (a fixture host's
+    facts never land in .cache/facts), no callbacks beside the default one, JSON results (one line per
+    message, which the assertions read whole), no colour and no retry files."""
+    env = dict(
+        os.environ,
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+        ANSIBLE_CALLBACKS_ENABLED="",
+        ANSIBLE_STDOUT_CALLBACK="default",
+        ANSIBLE_CACHE_PLUGIN="memory",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+    )
+    env.pop("ANSIBLE_CONFIG", None)
+    return subprocess.run(
+        [str(tool("ansible-playbook")), "-i", "localhost,", str(play), "-e", f"@{variables}", *extra],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
