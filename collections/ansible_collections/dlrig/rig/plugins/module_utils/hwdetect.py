@@ -90,9 +90,9 @@ def _path(root, *parts):
 def read_text(root, *parts):
     """A file's text without its trailing newline; ``None`` when it is missing or unreadable."""
     try:
-        with open(_path(root, *parts), "r") as handle:
+        with open(_path(root, *parts)) as handle:
             return handle.read().strip()
-    except (IOError, OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):
         return None
 
 
@@ -101,7 +101,7 @@ def read_bytes(root, *parts):
     try:
         with open(_path(root, *parts), "rb") as handle:
             return handle.read()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
@@ -142,7 +142,8 @@ def normalize_pci_address(address):
     if not match:
         return None
     domain = int(match.group("domain") or "0", 16)
-    return "%04x:%s:%s.%s" % (domain, match.group("bus").lower(), match.group("dev").lower(), match.group("fn"))
+    bus, dev = match.group("bus").lower(), match.group("dev").lower()
+    return "%04x:%s:%s.%s" % (domain, bus, dev, match.group("fn"))
 
 
 def pcie_gen_from_speed(speed):
@@ -226,10 +227,10 @@ def scan_pci_gpus(root="/"):
         if vendor != NVIDIA_VENDOR_ID or not pci_class or not pci_class.startswith(DISPLAY_CLASS_PREFIX):
             continue
         dev = ["sys/bus/pci/devices", address]
-        current_speed = read_text(root, *(dev + ["current_link_speed"]))
-        max_speed = read_text(root, *(dev + ["max_link_speed"]))
-        current_width = _int_or_none(read_text(root, *(dev + ["current_link_width"])))
-        max_width = _int_or_none(read_text(root, *(dev + ["max_link_width"])))
+        current_speed = read_text(root, *dev, "current_link_speed")
+        max_speed = read_text(root, *dev, "max_link_speed")
+        current_width = _int_or_none(read_text(root, *dev, "current_link_width"))
+        max_width = _int_or_none(read_text(root, *dev, "max_link_width"))
         answers = _config_answers(root, address)
         link_dead = current_width == _DEAD_LINK_WIDTH or (current_speed or "").lower().startswith("unknown")
         problems = []
@@ -241,11 +242,11 @@ def scan_pci_gpus(root="/"):
             {
                 "pci_address": address.lower(),
                 "vendor_id": vendor,
-                "device_id": _hex_id(read_text(root, *(dev + ["device"]))),
-                "subsystem_vendor_id": _hex_id(read_text(root, *(dev + ["subsystem_vendor"]))),
-                "subsystem_device_id": _hex_id(read_text(root, *(dev + ["subsystem_device"]))),
+                "device_id": _hex_id(read_text(root, *dev, "device")),
+                "subsystem_vendor_id": _hex_id(read_text(root, *dev, "subsystem_vendor")),
+                "subsystem_device_id": _hex_id(read_text(root, *dev, "subsystem_device")),
                 "class": pci_class,
-                "revision": _hex_id(read_text(root, *(dev + ["revision"])), 2),
+                "revision": _hex_id(read_text(root, *dev, "revision"), 2),
                 "driver": _driver(root, address),
                 "slot": slots.get(address.lower().rsplit(".", 1)[0]),
                 "current_link_width": None if link_dead else current_width,
@@ -389,7 +390,7 @@ def merge_nvidia_smi(gpus, smi):
         gpu["smi"] = rows.pop(address, None)
         if address in failed:
             gpu["present"] = False
-            gpu["problems"] = list(gpu["problems"]) + ["nvidia-smi: " + failed[address]]
+            gpu["problems"] = [*gpu["problems"], "nvidia-smi: " + failed[address]]
         merged.append(gpu)
     for address in sorted(rows):
         row = rows[address]

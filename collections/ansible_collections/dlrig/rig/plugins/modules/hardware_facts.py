@@ -98,12 +98,15 @@ ansible_facts:
           description:
             - nvidia-smi's rows (C(index), C(pci_address), C(name), C(memory_total_mib), C(power_limit_w),
               C(power_min_limit_w), C(power_max_limit_w), C(power_default_limit_w), C(driver_version),
-              C(current_link_gen), C(current_link_width), C(max_link_gen), C(max_link_width)); values nvidia-smi
-              reports as C([N/A]) or C([Not Supported]) are null. Empty when the driver does not answer.
+              C(current_link_gen), C(current_link_width), C(max_link_gen), C(max_link_width)); values
+              nvidia-smi reports as C([N/A]) or C([Not Supported]) are null. Empty when the driver does not
+              answer.
           type: list
           elements: dict
         nvidia_smi_errors:
-          description: Lines of nvidia-smi output that were not GPU rows (e.g. "Unable to determine the device handle").
+          description:
+            - Lines of nvidia-smi output that were not GPU rows
+              (e.g. "Unable to determine the device handle").
           type: list
           elements: dict
         driver_answers:
@@ -144,9 +147,12 @@ ansible_facts:
               C({report, verdict, power}), or null when there is none.
           type: dict
         commands:
-          description: The commands that ran, each with its C(path) and exit status C(rc) (absent when not found).
+          description:
+            - The commands that ran, each with its C(path) and exit status C(rc) (absent when not found).
           type: dict
-          sample: {"lspci": {"path": "/usr/bin/lspci", "rc": 0}, "nvidia_smi": {"path": "/usr/bin/nvidia-smi", "rc": 0}}
+          sample:
+            lspci: {"path": "/usr/bin/lspci", "rc": 0}
+            nvidia_smi: {"path": "/usr/bin/nvidia-smi", "rc": 0}
 """
 
 import json
@@ -165,7 +171,7 @@ def _find(module, name):
 
 def _run(module, executable, args):
     """Run without a shell; return (rc, stdout + stderr)."""
-    rc, out, err = module.run_command([executable] + args, check_rc=False, environ_update={"LC_ALL": "C"})
+    rc, out, err = module.run_command([executable, *args], check_rc=False, environ_update={"LC_ALL": "C"})
     return rc, (out or "") + (err or "")
 
 
@@ -176,7 +182,7 @@ def _verify_power(path):
     try:
         with open(path) as handle:
             report = json.load(handle)
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
     power = report.get("power") if isinstance(report, dict) else None
     if not isinstance(power, dict):
