@@ -157,25 +157,26 @@ ansible_facts:
 
 import json
 import os
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dlrig.rig.plugins.module_utils import hwdetect
 
 
-def _find(module, name):
+def _find(module: AnsibleModule, name: str) -> Optional[str]:
     """An executable's path: an absolute/relative path as given, else looked up in PATH; None when absent."""
     if os.sep in name:
         return name if os.access(name, os.X_OK) else None
     return module.get_bin_path(name, required=False)
 
 
-def _run(module, executable, args):
+def _run(module: AnsibleModule, executable: str, args: List[str]) -> Tuple[int, str]:
     """Run without a shell; return (rc, stdout + stderr)."""
     rc, out, err = module.run_command([executable, *args], check_rc=False, environ_update={"LC_ALL": "C"})
     return rc, (out or "") + (err or "")
 
 
-def _verify_power(path):
+def _verify_power(path: Optional[str]) -> Optional[Dict[str, Any]]:
     """The ``power`` section of the last verification report (with the report's path), or None."""
     if not path:
         return None
@@ -190,7 +191,7 @@ def _verify_power(path):
     return {"report": path, "verdict": report.get("verdict"), "power": power}
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             sysfs_root=dict(type="path", default="/"),
@@ -200,7 +201,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    commands = {}
+    commands: Dict[str, Dict[str, Any]] = {}
     lspci_text = None
     lspci = _find(module, module.params["lspci"])
     if lspci:
