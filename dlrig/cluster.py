@@ -142,8 +142,9 @@ def cluster_section(hosts: Sequence[tuple[str, Mapping[str, Any]]],
     the inventory has no host in ``slurm_controller`` / ``slurm_nodes`` (a set of single boxes).
 
     The groups are the inventory's (``groups`` of any host); a host of the groups that ``--limit`` left out
-    has no variables here, and its checks say so. ``resolved_torch``: the torch build the preflight resolved
-    for each host (``2.14.1+cu132``), compared across the nodes where the inventory pins no ``stack.torch``."""
+    has no variables here, and its checks say so. ``resolved_torch``: the torch build the preflight
+    resolved for each host (``2.14.1+cu132``), compared across the nodes where the inventory pins no
+    ``stack.torch``."""
     if not hosts:
         return None
     all_groups = hosts[0][1].get("groups")

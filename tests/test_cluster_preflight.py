@@ -96,7 +96,8 @@ def _valid(document: dict[str, object]) -> None:
     from jsonschema import Draft202012Validator
 
     schema = json.loads((EXAMPLE.parents[2] / "docs" / "preflight.schema.json").read_text())
-    errors = [f"{list(e.path)}: {e.message[:160]}" for e in Draft202012Validator(schema).iter_errors(document)]
+    validator = Draft202012Validator(schema)
+    errors = [f"{list(e.path)}: {e.message[:160]}" for e in validator.iter_errors(document)]
     assert errors == []
 
 
@@ -143,7 +144,8 @@ def test_preflight_cluster_failure_sets_the_exit_code(tmp_path: Path) -> None:
     _valid(document)
     assert {h["verdict"] for h in document["hosts"]} != {"fail"}
     assert document["cluster"]["status"] == "fail" and code == 1, err
-    bad = next(c for c in document["cluster"]["checks"] if c.get("host") == "box2" and c["id"] == "slurm_version")
+    bad = next(c for c in document["cluster"]["checks"]
+               if c.get("host") == "box2" and c["id"] == "slurm_version")
     assert bad["status"] == "fail" and bad["node_slurm"] == "17.11.2"
 
 

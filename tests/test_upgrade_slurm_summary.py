@@ -1,5 +1,6 @@
 """The GPU-upgrade summary's Slurm lines (dlrig.upgrade.slurm, issue 14): a node of the cluster whose GPUs
-changed says what was re-rendered where and which daemons restarted; a host outside the cluster says nothing."""
+changed says what was re-rendered where and which daemons restarted; a host outside the cluster says
+nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 from dlrig.upgrade.slurm import slurm_summary
 
-GROUPS = {"slurm_controller": ["ctl"], "slurm_nodes": ["node1", "node2"], "all": ["ctl", "node1", "node2", "ws"]}
+GROUPS = {"slurm_controller": ["ctl"], "slurm_nodes": ["node1", "node2"],
+          "all": ["ctl", "node1", "node2", "ws"]}
 NOTHING = {"slurm.conf": False, "gres.conf": False, "cgroup.conf": False}
 
 
@@ -29,14 +31,15 @@ def test_node_whose_gpus_changed() -> None:
 
 def test_controller_and_node_in_one_host_and_a_drain() -> None:
     groups = {"slurm_controller": ["box1"], "slurm_nodes": ["box1", "box2"]}
-    rendered = {"box1": {**NOTHING, "slurm.conf": True, "gres.conf": True}, "box2": {**NOTHING, "slurm.conf": True}}
+    rendered = {"box1": {**NOTHING, "slurm.conf": True, "gres.conf": True},
+                "box2": {**NOTHING, "slurm.conf": True}}
     lines = slurm_summary("box1", groups, rendered, ["gpu:rtx2080:2"],
                           "dlrig: GPUs differ from declaration: declared rtx2080:2 detected rtx2080:1")
     assert lines[0].startswith("Slurm (controller and compute node): gres.conf re-rendered (gpu:rtx2080:2)")
     assert "slurmctld restarted on box1" in lines[0] and "slurmd restarted on box1, box2" in lines[0]
     assert lines[1] == ("Slurm: box1 DRAINED — dlrig: GPUs differ from declaration: declared rtx2080:2 "
-                        "detected rtx2080:1 (it returns to service when detection matches the declaration and "
-                        "the cluster is converged again)")
+                        "detected rtx2080:1 (it returns to service when detection matches the declaration "
+                        "and the cluster is converged again)")
 
 
 def test_nothing_changed_restarts_nothing() -> None:
@@ -61,7 +64,7 @@ def test_host_outside_the_cluster_has_no_slurm_line() -> None:
 
 def test_the_collection_filter_is_the_same_function() -> None:
     root = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(root / "collections" / "ansible_collections" / "dlrig" / "rig" / "plugins" / "filter"))
+    sys.path.insert(0, str(root / "collections/ansible_collections/dlrig/rig/plugins/filter"))
     try:
         import upgrade  # type: ignore[import-not-found]
     finally:

@@ -36,8 +36,8 @@ def slurm_summary(host: str, groups: Mapping[str, Sequence[str]],
     nodes = list(groups.get(nodes_group) or [])
     if host not in controllers and host not in nodes:
         return []
-    role = " and ".join(r for r, member in (("controller", host in controllers), ("compute node", host in nodes))
-                        if member)
+    role = " and ".join(r for r, member in (("controller", host in controllers),
+                                            ("compute node", host in nodes)) if member)
     missing = [h for h in dict.fromkeys([*controllers, *nodes]) if not rendered.get(h)]
     if missing:
         return [f"Slurm: {host} is the cluster's {role}, but this run did not re-render the configuration of "

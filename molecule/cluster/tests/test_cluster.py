@@ -74,6 +74,27 @@ def test_cluster_check_allreduce_report(host: testinfra.host.Host) -> None:
             Path(out, "cluster-allreduce.json").write_text(json.dumps(result) + "\n")
 
 
+OPEN_GPU = (
+    "import errno, os\n"
+    "try:\n    os.close(os.open('/dev/nvidia0', os.O_RDONLY))\n"
+    "except OSError as e:\n    print(errno.errorcode[e.errno])"
+)
+
+
+def test_a_job_sees_only_the_gpus_it_was_given(host: testinfra.host.Host) -> None:
+    """cgroup.conf ConstrainDevices=yes, enforced by task/cgroup: /dev/nvidia0 (NVIDIA's 195:0, no driver
+    behind it) opens as far as the driver (ENXIO) in a job given the GPU, and is refused by the device cgroup
+    (EPERM) in a job given none."""
+    node = NODES[0]
+    assert _on(node).check_output("stat -c %%F /dev/nvidia0").startswith("character")
+    given = host.check_output("srun -N1 -w %s --gres=gpu:rtx2070:1 python3 -c %s", node, OPEN_GPU)
+    without = host.check_output("srun -N1 -w %s python3 -c %s", node, OPEN_GPU)
+    assert (given, without) == ("ENXIO", "EPERM"), (given, without)
+    for n in NODES:
+        assert "ConstrainDevices=yes" in _on(n).file("/etc/slurm/cgroup.conf").content_string
+        assert "TaskPlugin=task/cgroup" in _on(n).file("/etc/slurm/slurm.conf").content_string
+
+
 def test_more_gpus_than_a_node_has_is_refused_by_slurm(host: testinfra.host.Host) -> None:
     run = host.run("sbatch -N1 --gres=gpu:rtx2070:2 --wrap true")
     assert run.rc != 0
