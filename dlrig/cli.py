@@ -80,6 +80,13 @@ def load_hosts_from(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]
                       vault_ids=args.vault_id, extra_vars=args.extra_vars, timeout=args.inventory_timeout)
 
 
+def load_plans(args: argparse.Namespace) -> list[Any]:
+    """Every host the command line selects as a validated HostPlan (InputError on the first bad one)."""
+    from dlrig.plan.parse import parse_host
+
+    return [parse_host(name, hostvars) for name, hostvars in load_hosts_from(args)]
+
+
 def build_document(args: argparse.Namespace, *, detector: Any = None) -> dict[str, Any]:
     """The document the command line asks for: the plan report, ``--what-if`` or ``--live``
     (``detector`` replaces detection over Ansible in tests)."""

@@ -86,7 +86,7 @@ def test_a_job_sees_only_the_gpus_it_was_given(host: testinfra.host.Host) -> Non
     behind it) opens as far as the driver (ENXIO) in a job given the GPU, and is refused by the device cgroup
     (EPERM) in a job given none."""
     node = NODES[0]
-    assert _on(node).check_output("stat -c %%F /dev/nvidia0").startswith("character")
+    assert _on(node).check_output("stat -c %F /dev/nvidia0").startswith("character")
     given = host.check_output("srun -N1 -w %s --gres=gpu:rtx2070:1 python3 -c %s", node, OPEN_GPU)
     without = host.check_output("srun -N1 -w %s python3 -c %s", node, OPEN_GPU)
     assert (given, without) == ("ENXIO", "EPERM"), (given, without)
