@@ -6,9 +6,8 @@ Run one process per node (or per GPU) with srun; the rendezvous comes from Slurm
 Backend NCCL when the process has a GPU, gloo otherwise. Every rank fills a tensor with rank+1; after the
 sum all-reduce every element must be n(n+1)/2. Rank 0 prints one JSON line: the check and the bandwidth
 (algbw = bytes/time; busbw = algbw * 2(n-1)/n, the figure nccl-tests reports).
+Written for Python 3.6 and later (the roles' files run on every release dlrig supports).
 """
-
-from __future__ import annotations
 
 import argparse
 import json
@@ -16,17 +15,18 @@ import os
 import subprocess
 import sys
 import time
+from typing import Tuple
 
 
-def slurm_env() -> tuple[int, int, int, str, int]:
+def slurm_env() -> Tuple[int, int, int, str, int]:
     rank = int(os.environ["SLURM_PROCID"])
     world = int(os.environ["SLURM_NTASKS"])
     local_rank = int(os.environ.get("SLURM_LOCALID", "0"))
     first = subprocess.run(
         ["scontrol", "show", "hostnames", os.environ["SLURM_JOB_NODELIST"]],
         check=True,
-        capture_output=True,
-        text=True,
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
     ).stdout.split()[0]
     port = 29500 + int(os.environ.get("SLURM_JOB_ID", "0")) % 1000
     return (
