@@ -144,4 +144,8 @@ def render(document: dict[str, Any], colour: bool = False) -> str:
     blocks = ["\n".join(per_host(h, colour)) for h in hosts]
     counts = {s: sum(1 for h in hosts if h["verdict"] == s) for s in ("ok", "warn", "fail")}
     tail = f"{len(hosts)} host(s){what}: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail"
+    if document.get("cluster"):
+        from dlrig.cluster import section_lines
+
+        blocks.append("\n".join(section_lines(document["cluster"])))
     return "\n\n".join([*blocks, tail]) + "\n"
