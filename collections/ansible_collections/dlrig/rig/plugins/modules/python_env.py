@@ -673,8 +673,11 @@ def explain(msg, output, params, free=None):
                 % (msg, params["prefix"], left))
     if not cause:
         return msg
-    return "%s. %s" % (msg, describe(text, redact(_reached(output, params)), PIP_VARIABLES,
-                                    "the environment's packages"))
+    what = "the environment's packages"
+    first = re.search(r"Failed to download `([^`\s]+)`", output or "")  # uv names the file it was fetching
+    if first:
+        what += " (%s failed first)" % first.group(1)
+    return "%s. %s" % (msg, describe(text, redact(_reached(output, params)), PIP_VARIABLES, what))
 
 
 def main():
