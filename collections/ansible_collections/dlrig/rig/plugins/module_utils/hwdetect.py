@@ -514,6 +514,28 @@ def host_facts(root="/"):
     }
 
 
+# The file systems' free space: ``df`` with these arguments prints size, available bytes (for unprivileged
+# writers, as ansible_mounts' size_available) and the mount point, last so that a point with spaces parses.
+DF_ARGS = ["-B1", "--output=size,avail,target"]
+
+
+def parse_df(text):
+    """Mounts in ``df -B1 --output=size,avail,target`` output: ``[{mount, size_total, size_available}]``,
+    the keys ``ansible_mounts`` uses. Lines that are not a mount (the header, an error) are skipped."""
+    mounts = []
+    seen = set()
+    for line in (text or "").splitlines():
+        fields = line.strip().split(None, 2)
+        if len(fields) != 3 or not fields[0].isdigit() or not fields[1].isdigit():
+            continue
+        point = fields[2]
+        if not point.startswith("/") or point in seen:
+            continue
+        seen.add(point)
+        mounts.append({"mount": point, "size_total": int(fields[0]), "size_available": int(fields[1])})
+    return mounts
+
+
 def detect(root="/", lspci_text=None, nvidia_smi_text=None):
     """The whole ``dlrig_hardware`` fact from the trees under ``root`` and the commands' outputs.
 
