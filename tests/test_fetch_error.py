@@ -191,3 +191,14 @@ def test_uv_stall_and_a_full_disk_are_told_apart() -> None:
     assert "stalled or dropped" in roomy and "disk full" not in roomy
     full = pe.explain("uv pip install --require-hashes failed (exit 1)", output, PARAMS, 1024 * 1024)
     assert "disk full" in full
+
+
+def test_only_the_server_of_a_no_log_index_is_named() -> None:
+    """Ansible masks a no_log value (the index URL) wherever it occurs in a result: the message names the
+    server (scheme, host, port), never the path, where a hosted index may keep a token."""
+    pe = _python_env_module()
+    params = {"prefix": "/opt/dlrig/envs", "index_url": "https://pypi.example:8443/s3cr3t-token/simple"}
+    msg = pe.explain("uv pip install --require-hashes failed (exit 2)", "Connection refused (os error 111)",
+                     params)
+    assert "from https://pypi.example:8443/ (set by" in msg
+    assert "s3cr3t" not in msg and params["index_url"] not in msg
