@@ -80,9 +80,9 @@ options:
     default: 60
   installer:
     description:
-      - What fills the staging environment from the lock. C(uv) runs C(uv pip install --require-hashes --no-deps
+      - "What fills the staging environment from the lock. C(uv) runs C(uv pip install --require-hashes --no-deps
         --only-binary :all: --compile-bytecode) with the same mirrors (no resolution: every pin is exact and
-        hashed); C(pip) runs C(pip install --require-hashes --no-deps --only-binary=:all:), the fallback.
+        hashed); C(pip) runs C(pip install --require-hashes --no-deps --only-binary=:all:), the fallback."
     type: str
     choices: [uv, pip]
     default: pip
@@ -123,7 +123,7 @@ options:
     default: 1
   timeout:
     description:
-      - Longest time the build may take, in seconds; C(0) for no limit. The module enforces it itself: a step
+      - Longest time the build may take, in seconds; C(0) for no limit. The module enforces it itself - a step
         still running at the deadline is killed with its whole process group, the staging directory is
         removed and the module fails with C(Timeout exceeded); the previous environment stays active.
       - Run the task with C(async) a little longer than this (roles/python_env adds a margin) as a backstop.
