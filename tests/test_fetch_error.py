@@ -146,6 +146,9 @@ UV_CASES = {
     "refused.txt": "connection refused",
     "dns.txt": "name does not resolve (DNS)",
     "tls.txt": "TLS failure",                # a certificate nobody trusts
+    # A lock whose hash for six is wrong, against the test mirror (molecule/env-interrupt's tampered-lock
+    # build, uv 0.13.9, 2026-12-02: copied from the scenario's output, not written by capture.py).
+    "hash-mismatch.txt": "checksum mismatch",
 }
 
 

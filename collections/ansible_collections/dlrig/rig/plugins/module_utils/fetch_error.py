@@ -75,7 +75,8 @@ CAUSES = (
      "login page answering in the mirror's place, or a broken mirror): open the URL in {variable} in a "
      "browser on this machine, or point it at a mirror that serves the files"),
     ("checksum mismatch",
-     (r"checksum mismatch", r"[Cc]hecksum .*does not match", r"DO NOT MATCH THE HASHES", r"sha256 checksum"),
+     (r"checksum mismatch", r"[Cc]hecksum .*does not match", r"DO NOT MATCH THE HASHES", r"sha256 checksum",
+      r"Hash mismatch for"),
      "the file from {host} is not the pinned one (checksum differs): the mirror serves another build; "
      "fix the mirror, or pin this file's checksum"),
 )
