@@ -36,7 +36,7 @@ def test_a_full_disk_fails_saying_how_much_is_missing_where_and_what_moves_it() 
     result = check_disk(needs, mounts(root=2.0), notes)
     assert result.status == "fail"
     missing = (needs[0].bytes - 2 * GB) / GB
-    assert f"{missing:.1f} GB missing on /" in result.message
+    assert f"{missing:.1f} GB missing at /" in result.message
     assert "/opt/dlrig/envs" in result.message and "python_env_prefix" in result.message
     assert "Nothing was installed" in result.message and "lower bound" in result.message
 
@@ -88,5 +88,5 @@ def test_the_live_check_reads_the_mounts_and_the_resolved_stack() -> None:
 
     ctx = Context(Plan(), "live", facts={"mounts": mounts(root=3.0)}, results=[stack])  # type: ignore[arg-type]
     result = check_disk_live(ctx)
-    assert result is not None and result.status == "fail" and "missing on /" in result.message
+    assert result is not None and result.status == "fail" and "missing at /" in result.message
     assert check_disk_live(Context(Plan(), "live", facts={}, results=[stack])) is None  # type: ignore[arg-type]

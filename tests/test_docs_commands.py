@@ -66,6 +66,7 @@ def _fixture_host(case: str, **hardware: Any) -> dict[str, Any]:
             "live_preflight_sysfs_root": str(HW / case / "root"),
             "live_preflight_nvidia_smi": str(HW / case / "bin" / "nvidia-smi"),
             "live_preflight_lspci": str(HW / case / "bin" / "lspci"),
+            "live_preflight_df": str(HW / case / "bin" / "df"),
             "hardware": {**copy.deepcopy(REFERENCE["hardware"]), **hardware}}
 
 

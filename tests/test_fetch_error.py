@@ -4,6 +4,7 @@ never the raw `urlopen error`."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -131,3 +132,76 @@ def test_a_step_that_hides_enospc_is_told_by_the_free_space_left() -> None:
     assert "disk full" in msg and "2 MB free" in msg and "python_env_prefix" in msg
     roomy = pe.explain("creating the virtual environment failed (exit 1)", hidden, PARAMS, 10 * 1024**3)
     assert roomy == "creating the virtual environment failed (exit 1)"
+
+
+# uv's own words for each fault, captured from the pinned uv against loopback indexes that fail in one way
+# each (tests/fixtures/uv/capture.py): file -> the cause a person is told.
+UV_FIXTURES = ROOT / "tests/fixtures/uv"
+UV_CASES = {
+    "stall.txt": "stalled or dropped",       # the index stops sending mid-file: uv's read timeout
+    "drop.txt": "stalled or dropped",        # the connection closed before the announced length
+    "truncate.txt": "truncated download",    # a file shorter than a wheel, announced as complete
+    "html.txt": "not a package file",        # a web page (captive portal, proxy login) instead of the wheel
+    "not-found.txt": "not found (404)",      # an index (or a wrong index path) that lacks the projects
+    "refused.txt": "connection refused",
+    "dns.txt": "name does not resolve (DNS)",
+    "tls.txt": "TLS failure",                # a certificate nobody trusts
+    # A lock whose hash for six is wrong, against the test mirror (molecule/env-interrupt's tampered-lock
+    # build, uv 0.13.9, 2026-12-02: copied from the scenario's output, not written by capture.py).
+    "hash-mismatch.txt": "checksum mismatch",
+}
+
+
+def test_every_captured_uv_fault_has_its_expected_cause() -> None:
+    assert sorted(p.name for p in UV_FIXTURES.glob("*.txt")) == sorted(UV_CASES)
+
+
+@pytest.mark.parametrize(("name", "cause"), sorted(UV_CASES.items()))
+def test_uv_output_is_classified(name: str, cause: str) -> None:
+    assert fe.classify((UV_FIXTURES / name).read_text(encoding="utf-8"))[0] == cause
+
+
+@pytest.mark.parametrize(("name", "cause"), sorted(UV_CASES.items()))
+def test_a_failed_uv_build_gives_one_message_naming_what_was_reached_the_variable_and_the_cause(
+        name: str, cause: str) -> None:
+    pe = _python_env_module()
+    output = (UV_FIXTURES / name).read_text(encoding="utf-8")
+    params = {"prefix": "/opt/dlrig/envs", "index_url": "http://127.0.0.1:8832/simple"}
+    msg = pe.explain("uv pip install --require-hashes failed (exit 1)", output, params)
+    assert msg.startswith("uv pip install --require-hashes failed (exit 1). Could not download")
+    assert f" — {cause}: " in msg and "python_env_pip_index_url" in msg
+    # What was reached: the URL uv names, else the index it was given.
+    reached = re.search(r"https?://[^\s/)]+", output)
+    assert (reached.group(0) if reached else "http://127.0.0.1:8832") in msg
+    # One message, uv's cause chain read rather than repeated.
+    assert "\n" not in msg and "cause:" not in msg and "os error" not in msg
+
+
+def test_uv_names_the_file_it_was_fetching() -> None:
+    pe = _python_env_module()
+    output = (UV_FIXTURES / "stall.txt").read_text(encoding="utf-8")
+    failed = re.search(r"Failed to download `([^`]+)`", output)
+    assert failed
+    msg = pe.explain("uv pip install --require-hashes failed (exit 1)", output, PARAMS)
+    assert f"({failed.group(1)} failed first)" in msg
+
+
+def test_uv_stall_and_a_full_disk_are_told_apart() -> None:
+    """A stall leaves the file system roomy: not a full disk; the same text with 1 MB free is one."""
+    pe = _python_env_module()
+    output = (UV_FIXTURES / "stall.txt").read_text(encoding="utf-8")
+    roomy = pe.explain("uv pip install --require-hashes failed (exit 1)", output, PARAMS, 10 * 1024**3)
+    assert "stalled or dropped" in roomy and "disk full" not in roomy
+    full = pe.explain("uv pip install --require-hashes failed (exit 1)", output, PARAMS, 1024 * 1024)
+    assert "disk full" in full
+
+
+def test_only_the_server_of_a_no_log_index_is_named() -> None:
+    """Ansible masks a no_log value (the index URL) wherever it occurs in a result: the message names the
+    server (scheme, host, port), never the path, where a hosted index may keep a token."""
+    pe = _python_env_module()
+    params = {"prefix": "/opt/dlrig/envs", "index_url": "https://pypi.example:8443/s3cr3t-token/simple"}
+    msg = pe.explain("uv pip install --require-hashes failed (exit 2)", "Connection refused (os error 111)",
+                     params)
+    assert "from https://pypi.example:8443/ (set by" in msg
+    assert "s3cr3t" not in msg and params["index_url"] not in msg

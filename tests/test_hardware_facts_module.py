@@ -49,6 +49,7 @@ def case_args(case: str, nvidia_smi: bool = True) -> dict[str, str]:
         "sysfs_root": str(top / "root"),
         "lspci": str(top / "bin/lspci"),
         "nvidia_smi": str(top / "bin/nvidia-smi") if nvidia_smi else str(top / "bin/absent-nvidia-smi"),
+        "df": str(top / "bin/df"),
     }
 
 
@@ -69,6 +70,22 @@ def test_one_rtx_2070():
     assert hw["secure_boot"] == "disabled"
     assert hw["nvidia_module_loaded"] is True
     assert hw["commands"]["lspci"]["rc"] == 0 and hw["commands"]["nvidia_smi"]["rc"] == 0
+    # The file systems' free space, with ansible_mounts' keys (the live preflight's disk_space check).
+    assert hw["commands"]["df"]["rc"] == 0
+    assert {"mount": "/", "size_total": 490577010688, "size_available": 212301443072} in hw["mounts"]
+
+
+def test_the_real_df_and_no_df():
+    """Without a double, the host's own df answers (this machine has a root file system); df='' skips it."""
+    real = run_module({"sysfs_root": str(FIXTURES / "rtx2070" / "root"), "lspci": "", "nvidia_smi": ""})
+    mounts = real["ansible_facts"]["dlrig_hardware"]["mounts"]
+    root = next(m for m in mounts if m["mount"] == "/")
+    assert 0 < root["size_available"] <= root["size_total"]
+    st = os.statvfs("/")
+    assert abs(root["size_available"] - st.f_bavail * st.f_frsize) < 1024**3   # df and statvfs agree
+    skipped = run_module({**case_args("rtx2070"), "df": ""})
+    hw = skipped["ansible_facts"]["dlrig_hardware"]
+    assert hw["mounts"] == [] and "df" not in hw["commands"]
 
 
 def test_gpu_that_fell_off_the_bus_in_check_mode():

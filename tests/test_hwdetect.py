@@ -319,3 +319,31 @@ def test_every_case_yields_json_serialisable_facts(case):
 
     result = facts(case)
     assert json.loads(json.dumps(result)) == result
+
+
+# --- df: the file systems' free space (the live preflight's disk_space check) ------------------------------
+
+@pytest.mark.parametrize("case", [*CASES, "small-disk"])
+def test_df_fixture_lists_every_mount_with_its_sizes(case):
+    mounts = hwdetect().parse_df(text(case, "df.txt"))
+    points = [m["mount"] for m in mounts]
+    assert points == ["/dev", "/run", "/", "/dev/shm", "/boot/efi", "/data"]   # header skipped, order kept
+    root = mounts[2]
+    assert root["size_total"] == 490577010688
+    assert root["size_available"] == (100_000_000 if case == "small-disk" else 212301443072)
+
+
+def test_df_parsing_keeps_spaces_in_mount_points_and_skips_what_is_not_a_mount():
+    output = (
+        "     1B-blocks        Avail Mounted on\n"
+        "  107374182400  53687091200 /\n"
+        "   10737418240   1073741824 /media/my disk\n"
+        "df: /run/user/1000/doc: Operation not permitted\n"
+        "  107374182400  53687091200 /\n"        # a second mount on the same point: the first one counts
+        "             -            - /proc/sys/fs/binfmt_misc\n"
+    )
+    assert hwdetect().parse_df(output) == [
+        {"mount": "/", "size_total": 107374182400, "size_available": 53687091200},
+        {"mount": "/media/my disk", "size_total": 10737418240, "size_available": 1073741824},
+    ]
+    assert hwdetect().parse_df("") == [] and hwdetect().parse_df(None) == []

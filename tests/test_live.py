@@ -102,6 +102,7 @@ def _inventory(tmp_path: Path, boxes: dict[str, tuple[str, int, int]], unreachab
             "live_preflight_sysfs_root": str(HW / fixture / "root"),
             "live_preflight_nvidia_smi": str(HW / fixture / "bin" / "nvidia-smi"),
             "live_preflight_lspci": str(HW / fixture / "bin" / "lspci"),
+            "live_preflight_df": str(HW / fixture / "bin" / "df"),
             "hardware": hardware, "power": REFERENCE["power"], "os": REFERENCE["os"],
         }
     if unreachable:
@@ -128,7 +129,7 @@ def test_live_report_over_ansible(tmp_path):
 
     two = hosts["two"]
     assert two["verdict"] == "ok"
-    assert [c["id"] for c in two["checks"]] == ["gpu_count", "pcie_link", "ram"]
+    assert [c["id"] for c in two["checks"]] == ["gpu_count", "pcie_link", "ram", "disk_space"]
     assert [g["pci_address"] for g in two["detected"]["gpus"]] == ["0000:0a:00.0", "0000:42:00.0"]
     assert two["detected"]["driver_version"] == "535.183.01"
 
@@ -146,6 +147,28 @@ def test_live_report_over_ansible(tmp_path):
     gone = hosts["gone"]
     assert gone["reachable"] is False and gone["verdict"] == "fail" and gone["detected"] is None
     assert gone["checks"][0]["message"].startswith("could not detect the hardware: unreachable:")
+
+
+@needs_ansible
+def test_live_checks_free_disk_space_from_the_detected_mounts(tmp_path):
+    """Detection reads each file system's free space (df, here the fixtures' double); --live judges it against
+    the resolved stack: the reference build with a full root fails, saying how much is missing where."""
+    inventory = _inventory(tmp_path, {"full": ("small-disk", 1, 16), "roomy": ("rtx2070", 1, 16)})
+    code, out, err = run_cli(["-i", str(inventory), "--live", "--format", "json"])
+    assert code == 1, err
+    hosts = {h["name"]: {c["id"]: c for c in h["checks"]} for h in json.loads(out)["hosts"]}
+    full, roomy = hosts["full"]["disk_space"], hosts["roomy"]["disk_space"]
+    assert full["status"] == "fail" and roomy["status"] == "ok", (full, roomy)
+    root = full["file_systems"]["/"]
+    assert root["free_bytes"] == 100_000_000                       # tests/fixtures/hw/small-disk/df.txt
+    assert root["needed_bytes"] > root["free_bytes"]
+    missing = (root["needed_bytes"] - root["free_bytes"]) / 1e9
+    assert full["message"].startswith(f"{missing:.1f} GB missing at /: the run writes ")
+    assert "/opt/dlrig/envs" in full["message"] and "python_env_prefix" in full["message"]
+    assert roomy["file_systems"]["/"]["free_bytes"] == 212301443072
+    # The text report shows it as a host's failing check.
+    code, text, _ = run_cli(["-i", str(inventory), "--live", "--limit", "full"])
+    assert code == 1 and f"FAIL disk_space {missing:.1f} GB missing at /" in text
 
 
 @needs_ansible

@@ -82,6 +82,7 @@ def _inventory(tmp_path: Path, count: int, fixture: str, extra: dict | None = No
         "live_preflight_sysfs_root": str(HW / fixture / "root"),
         "live_preflight_nvidia_smi": _nvidia_smi(tmp_path, fixture, driver),
         "live_preflight_lspci": str(HW / fixture / "bin" / "lspci"),
+        "live_preflight_df": str(HW / fixture / "bin" / "df"),
         # The box runs the controller's own OS: declare it, or the live `os` check stops the run.
         "os": dict(zip(("distribution", "release"), _os_release(), strict=True)),
         "power": REFERENCE["power"],

@@ -55,6 +55,7 @@ def _inventory(tmp_path: Path, extra: dict) -> Path:
         "ansible_connection": "local", "ansible_python_interpreter": PYTHON3, "ansible_become": False,
         "live_preflight_sysfs_root": str(root), "live_preflight_nvidia_smi": str(smi),
         "live_preflight_lspci": str(HW / "two-gpus" / "bin" / "lspci"),
+        "live_preflight_df": str(HW / "two-gpus" / "bin" / "df"),
         "os": dict(zip(("distribution", "release"), _os_release(), strict=True)),
         "power": REFERENCE["power"], "hardware": hardware, **extra,
     }

@@ -10,7 +10,8 @@ The sizes are data, not code: ``dlrig/data/disk_sizes.yml`` records each committ
 it was obtained. ``needs_for(...)`` turns a stack (its lock names, its CUDA versions) into ``Need`` rows.
 
 Registered as the live check ``disk_space`` (dlrig/checks/registry.py). It judges the host's ``mounts``
-(the ``ansible_mounts`` list) found in the facts the live preflight passes; without them it has no entry.
+(the keys of ``ansible_mounts``) that detection puts in the facts (``dlrig.rig.hardware_facts`` runs ``df``,
+for ``--live`` and the playbook's live preflight alike); without them it has no entry.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def check_disk(needs: list[Need], mounts: list[Mapping[str, Any]], notes: Iterab
             detail = ", ".join(f"{n.what} at {n.path} {gb(n.bytes)}" for n in fs["for"])
             moves = sorted({n.variable for n in fs["for"] if n.variable})
             hint = f"; or move it elsewhere ({', '.join(moves)})" if moves else ""
-            parts.append(f"{gb(fs['need'] - fs['free'])} missing on {point}: the run writes {gb(fs['need'])} "
+            parts.append(f"{gb(fs['need'] - fs['free'])} missing at {point}: the run writes {gb(fs['need'])} "
                          f"there ({detail}), {gb(fs['free'])} is free — free space on {point}{hint}")
         message = "; ".join(parts) + ". Nothing was installed." + uncounted
         return CheckResult("disk_space", "fail", message, figures)

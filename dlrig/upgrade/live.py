@@ -243,6 +243,7 @@ DETECT_ARGS = {
     "sysfs_root": "{{ live_preflight_sysfs_root | default(omit) }}",
     "nvidia_smi": "{{ live_preflight_nvidia_smi | default(omit) }}",
     "lspci": "{{ live_preflight_lspci | default(omit) }}",
+    "df": "{{ live_preflight_df | default(omit) }}",           # mounts: the disk_space check (issue 16)
     "verify_report": "{{ live_preflight_verify_report | default(omit) }}",  # measured_power (issue 12)
 }
 

@@ -4,7 +4,8 @@
 """One message for a failed download: what was reached, the variable that sets it, the likely cause.
 
 Used on the controller by the filter dlrig.rig.fetch_failure (get_url, apt_repository, the lock
-generation) and on the host by the python_env module (pip's output). Pure Python 3.6+, no Ansible import.
+generation) and on the host by the python_env module (pip's and uv's output; uv's real messages for each
+fault: tests/fixtures/uv, captured by tests/fixtures/uv/capture.py). Pure Python 3.6+, no Ansible import.
 The raw error text (``<urlopen error [Errno -2] Name or service not known>``, pip's tracebacks) is read,
 not repeated: a person gets the cause and what to do about it.
 """
@@ -29,7 +30,8 @@ CAUSES = (
     ("name does not resolve (DNS)",
      (r"Name or service not known", r"Temporary failure in name resolution", r"Temporary failure resolving",
       r"Could not resolve", r"nodename nor servname", r"\[Errno -[23]\]", r"getaddrinfo failed",
-      r"NameResolutionError", r"No address associated with hostname"),
+      r"NameResolutionError", r"No address associated with hostname", r"\bdns error\b",
+      r"error resolving DNS"),
      "this machine cannot resolve {host}: check the spelling of the URL and the DNS settings, or, on a "
      "network without access to it, point {variable} at a mirror this machine can reach"),
     ("connection refused",
@@ -42,11 +44,13 @@ CAUSES = (
      "{variable} at a mirror on this network"),
     ("TLS failure",
      (r"CERTIFICATE_VERIFY_FAILED", r"certificate verify failed", r"SSLError", r"SSL:", r"\bTLS\b",
-      r"Certificate verification failed", r"wrong version number"),
+      r"Certificate verification failed", r"wrong version number", r"invalid peer certificate",
+      r"UnknownIssuer", r"certificate (?:has )?expired", r"NotValidForName"),
      "the TLS connection to {host} failed (certificate not trusted): a TLS-inspecting proxy needs its CA "
      "in the system trust store (/usr/local/share/ca-certificates, then update-ca-certificates)"),
     ("not found (404)",
-     (r"\b404\b", r"Not Found", r"does not have a Release file", r"No matching distribution found"),
+     (r"\b404\b", r"Not Found", r"does not have a Release file", r"No matching distribution found",
+      r"not found in the package registry"),
      "{host} answered but has nothing at that path: most often a wrong release path (distribution, version "
      "or architecture) in {variable}, or a mirror that lacks this file"),
     ("access denied",
@@ -54,11 +58,26 @@ CAUSES = (
      "{host} refused the request (401/403): the mirror needs credentials, or does not serve this file"),
     ("stalled or dropped",
      (r"[Tt]imed out", r"timeout", r"Connection reset", r"Connection broken", r"IncompleteRead",
-      r"RemoteDisconnected", r"Connection aborted", r"ProtocolError", r"Hash Sum mismatch"),
+      r"RemoteDisconnected", r"Connection aborted", r"ProtocolError", r"Hash Sum mismatch",
+      # uv (reqwest/hyper): a body cut before its announced length, a stream that stopped.
+      r"end of file before message length reached", r"error decoding response body",
+      r"error reading a body from connection", r"connection closed before message completed"),
      "the connection to {host} stalled or was cut mid-download: the network or the server is unreliable; "
      "run again (nothing half-written was kept), or use a closer mirror via {variable}"),
+    ("truncated download",
+     (r"Bad (?:un)?compressed size", r"unexpected end of file", r"UnexpectedEof", r"[Uu]nexpected EOF",
+      r"EOCDR not found"),
+     "the file from {host} ended early although the server said it was complete (a mirror holding a "
+     "cut-short copy, or a proxy that cut it): run again; if it recurs, re-sync the mirror or point "
+     "{variable} at another one"),
+    ("not a package file",
+     (r"Invalid zip file structure", r"unexpected header", r"not a zip file", r"BadZipFile"),
+     "{host} answered with something that is not a wheel (often a web page: a captive portal or a proxy's "
+     "login page answering in the mirror's place, or a broken mirror): open the URL in {variable} in a "
+     "browser on this machine, or point it at a mirror that serves the files"),
     ("checksum mismatch",
-     (r"checksum mismatch", r"[Cc]hecksum .*does not match", r"DO NOT MATCH THE HASHES", r"sha256 checksum"),
+     (r"checksum mismatch", r"[Cc]hecksum .*does not match", r"DO NOT MATCH THE HASHES", r"sha256 checksum",
+      r"Hash mismatch for"),
      "the file from {host} is not the pinned one (checksum differs): the mirror serves another build; "
      "fix the mirror, or pin this file's checksum"),
 )

@@ -18,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 import csv
 import os
 import re
-from typing import Any, Dict, List, Optional  # typing, not list[...]: Python 3.6 evaluates annotations
+from typing import Any, Dict, List, Optional, Set  # typing, not list[...]: Python 3.6 evaluates annotations
 
 __metaclass__ = type
 
@@ -516,6 +516,28 @@ def host_facts(root: str = "/") -> Dict[str, Any]:
         "nvidia_module_loaded": module["loaded"],
         "nvidia_module_version": module["version"],
     }
+
+
+# The file systems' free space: ``df`` with these arguments prints size, available bytes (for unprivileged
+# writers, as ansible_mounts' size_available) and the mount point, last so that a point with spaces parses.
+DF_ARGS = ["-B1", "--output=size,avail,target"]
+
+
+def parse_df(text: Optional[str]) -> List[Dict[str, Any]]:
+    """Mounts in ``df -B1 --output=size,avail,target`` output: ``[{mount, size_total, size_available}]``,
+    the keys ``ansible_mounts`` uses. Lines that are not a mount (the header, an error) are skipped."""
+    mounts: List[Dict[str, Any]] = []
+    seen: Set[str] = set()
+    for line in (text or "").splitlines():
+        fields = line.strip().split(None, 2)
+        if len(fields) != 3 or not fields[0].isdigit() or not fields[1].isdigit():
+            continue
+        point = fields[2]
+        if not point.startswith("/") or point in seen:
+            continue
+        seen.add(point)
+        mounts.append({"mount": point, "size_total": int(fields[0]), "size_available": int(fields[1])})
+    return mounts
 
 
 def detect(root: str = "/", lspci_text: Optional[str] = None,

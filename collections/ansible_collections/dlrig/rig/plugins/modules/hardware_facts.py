@@ -20,6 +20,7 @@ description:
     allowed range, driver version).
   - Reads the CPU model from C(/proc/cpuinfo), the RAM from C(/proc/meminfo), the kernel release, the
     Secure Boot EFI variable and whether the C(nvidia) kernel module is loaded.
+  - Reads each mounted file system's size and free space with C(df) (C(mounts)).
   - Only reads; never changes anything. Commands run without a shell.
 options:
   sysfs_root:
@@ -37,6 +38,14 @@ options:
       - The lspci executable (a name looked up in C(PATH), or a path). Skipped when not found.
     type: str
     default: lspci
+  df:
+    description:
+      - The df executable (a name looked up in C(PATH), or a path), run as
+        C(df -B1 --output=size,avail,target)
+        for the file systems' free space (C(dlrig_hardware.mounts), the live preflight's C(disk_space) check).
+        Skipped when not found; an empty string skips it.
+    type: str
+    default: df
   verify_report:
     description:
       - The last verification report of the C(gpu_verify) role. Its C(power) section (the power measured
@@ -60,6 +69,7 @@ EXAMPLES = r"""
     sysfs_root: tests/fixtures/hw/two-gpus/root
     nvidia_smi: tests/fixtures/hw/two-gpus/bin/nvidia-smi
     lspci: tests/fixtures/hw/two-gpus/bin/lspci
+    df: tests/fixtures/hw/two-gpus/bin/df
 
 - name: Say how many GPUs answered
   ansible.builtin.debug:
@@ -141,6 +151,14 @@ ansible_facts:
         nvidia_module_version:
           description: The loaded nvidia module's version, or null.
           type: str
+        mounts:
+          description:
+            - Each mounted file system as C(df) reports it, with the keys of C(ansible_mounts) - C(mount),
+              C(size_total), C(size_available) (bytes free for unprivileged writers).
+              Empty when df is not found.
+          type: list
+          elements: dict
+          sample: [{"mount": "/", "size_total": 502468108288, "size_available": 212301443072}]
         verify_power:
           description:
             - The C(power) section of the last C(gpu_verify) report (option I(verify_report)) as
@@ -197,6 +215,7 @@ def main() -> None:
             sysfs_root=dict(type="path", default="/"),
             nvidia_smi=dict(type="str", default="nvidia-smi"),
             lspci=dict(type="str", default="lspci"),
+            df=dict(type="str", default="df"),
             verify_report=dict(type="str", default="/var/lib/dlrig/verify-report.json"),
         ),
         supports_check_mode=True,
@@ -216,6 +235,14 @@ def main() -> None:
         commands["nvidia_smi"] = {"path": nvidia_smi, "rc": rc}
 
     facts = hwdetect.detect(module.params["sysfs_root"], lspci_text, smi_text)
+    facts["mounts"] = []
+    df = _find(module, module.params["df"]) if module.params["df"] else None
+    if df:
+        # df exits 1 when one file system cannot be read (a FUSE mount of another user) and still lists
+        # the rest.
+        rc, text = _run(module, df, list(hwdetect.DF_ARGS))
+        commands["df"] = {"path": df, "rc": rc}
+        facts["mounts"] = hwdetect.parse_df(text)
     facts["commands"] = commands
     facts["verify_power"] = _verify_power(module.params["verify_report"])
 

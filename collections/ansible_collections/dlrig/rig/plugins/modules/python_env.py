@@ -193,7 +193,7 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dlrig.rig.plugins.module_utils.fetch_error import classify, describe, redact
+from ansible_collections.dlrig.rig.plugins.module_utils.fetch_error import classify, describe, host_of, redact
 
 MARKER = ".dlrig-env.json"
 LOCK_COPY = "dlrig-lock.txt"
@@ -672,8 +672,21 @@ def explain(msg, output, params, free=None):
                 % (msg, params["prefix"], left))
     if not cause:
         return msg
-    return "%s. %s" % (msg, describe(text, redact(_reached(output, params)), PIP_VARIABLES,
-                                    "the environment's packages"))
+    what = "the environment's packages"
+    first = re.search(r"Failed to download `([^`\s]+)`", output or "")  # uv names the file it was fetching
+    if first:
+        what += " (%s failed first)" % first.group(1)
+    return "%s. %s" % (msg, describe(text, origin(_reached(output, params)), PIP_VARIABLES, what))
+
+
+def origin(url):
+    """scheme://host:port/ of a URL: what was reached, without the path or credentials. The index URLs are
+    no_log (a token may sit in the userinfo or the path, as some hosted indexes put it), so Ansible would mask
+    the whole URL in the message; the server alone is safe to name and still says where the build went."""
+    found = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url or "")
+    if not found:
+        return redact(url)
+    return "%s://%s/" % (found.group(1), host_of(url))
 
 
 def main():
