@@ -1,11 +1,8 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: dlrig contributors
 # MIT License (see the collection's galaxy.yml)
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -176,7 +173,7 @@ def _verify_power(path):
     try:
         with open(path) as handle:
             report = json.load(handle)
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
     power = report.get("power") if isinstance(report, dict) else None
     if not isinstance(power, dict):
