@@ -20,17 +20,8 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.template import Templar
 
-FACTS = (
-    "distribution",
-    "distribution_release",
-    "distribution_version",
-    "distribution_major_version",
-    "os_family",
-    "kernel",
-    "architecture",
-    "virtualization_type",
-    "virtualization_role",
-)
+FACTS = ("distribution", "distribution_release", "distribution_version", "distribution_major_version",
+         "os_family", "kernel", "architecture", "virtualization_type", "virtualization_role")
 SKIP_DIRS = {"__pycache__", ".pytest_cache"}
 
 
@@ -77,18 +68,11 @@ class ActionModule(ActionBase):
         except AnsibleError as exc:
             # Stable across runs: the kind of error, not its message (which may embed object ids).
             return "<%s>" % type(exc).__name__
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a filter may raise anything; the fingerprint records it
             return "<%s>" % type(exc).__name__
 
-    def _role_spec(
-        self,
-        name: str,
-        entry: dict[str, Any],
-        roles_dir: Path,
-        project: Path,
-        common: list[str],
-        task_vars: dict[str, Any],
-    ) -> dict[str, Any]:
+    def _role_spec(self, name: str, entry: dict[str, Any], roles_dir: Path, project: Path,
+                   common: list[str], task_vars: dict[str, Any]) -> dict[str, Any]:
         included = [name] + [r for r in entry.get("includes", []) if r != name]
         digest = hashlib.sha256()
         for role in included:
@@ -114,34 +98,20 @@ class ActionModule(ActionBase):
         templar = Templar(loader=self._loader, variables=context)
         names.update(defaults)
         names.update(role_vars)
-        values = {
-            key: (self._template(templar, context[key]) if key in context else "<unset>")
-            for key in sorted(names)
-        }
-        inputs = {
-            key: self._template(templar, expr) for key, expr in sorted((entry.get("inputs") or {}).items())
-        }
+        values = {key: (self._template(templar, context[key]) if key in context else "<unset>")
+                  for key in sorted(names)}
+        inputs = {key: self._template(templar, expr) for key, expr in sorted((entry.get("inputs") or {}).items())}
         facts = task_vars.get("ansible_facts") or {}
-        fingerprint = hashlib.sha256(
-            _canonical(
-                {
-                    "files": digest.hexdigest(),
-                    "values": values,
-                    "inputs": inputs,
-                    "facts": {k: facts.get(k) for k in FACTS},
-                }
-            ).encode()
-        ).hexdigest()
+        fingerprint = hashlib.sha256(_canonical({
+            "files": digest.hexdigest(),
+            "values": values,
+            "inputs": inputs,
+            "facts": {k: facts.get(k) for k in FACTS},
+        }).encode()).hexdigest()
         paths = [str(self._template(templar, p)) for p in entry.get("paths") or []]
         units = [str(self._template(templar, u)) for u in entry.get("units") or []]
-        return {
-            "name": name,
-            "fingerprint": fingerprint,
-            "paths": paths,
-            "units": units,
-            "dpkg": bool(entry.get("dpkg", False)),
-            "boot": bool(entry.get("boot", False)),
-        }
+        return {"name": name, "fingerprint": fingerprint, "paths": paths, "units": units,
+                "dpkg": bool(entry.get("dpkg", False)), "boot": bool(entry.get("boot", False))}
 
     @staticmethod
     def forced_roles(force: Any, roles: list[str]) -> list[str]:
@@ -161,15 +131,11 @@ class ActionModule(ActionBase):
         elif isinstance(force, (list, tuple)):
             names = [str(n) for n in force]
         else:
-            raise AnsibleError(
-                "dlrig_force must be true/false or role names, not a %s" % type(force).__name__
-            )
+            raise AnsibleError("dlrig_force must be true/false or role names, not a %s" % type(force).__name__)
         unknown = [n for n in names if n not in roles]
         if unknown:
-            raise AnsibleError(
-                "dlrig_force names no role of this play: %s (roles: %s)"
-                % (", ".join(repr(n)[:40] for n in unknown[:3]), ", ".join(roles))
-            )
+            raise AnsibleError("dlrig_force names no role of this play: %s (roles: %s)"
+                               % (", ".join(repr(n)[:40] for n in unknown[:3]), ", ".join(roles)))
         return names
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -183,11 +149,8 @@ class ActionModule(ActionBase):
             # The specs the probe computed before any role ran: recomputing them now would see the facts the
             # roles set and never match the next run's probe.
             module_args = {"mode": "stamp", "roles": args.get("stamp") or [], "state_dir": state_dir}
-            result.update(
-                self._execute_module(
-                    module_name="dlrig.rig.role_state", module_args=module_args, task_vars=task_vars
-                )
-            )
+            result.update(self._execute_module(module_name="dlrig.rig.role_state", module_args=module_args,
+                                               task_vars=task_vars))
             return result
         if mode != "probe":
             result.update(failed=True, msg="role_state: mode must be probe or stamp, not %r" % mode)
@@ -202,15 +165,11 @@ class ActionModule(ActionBase):
             wanted = list(args.get("roles") or entries)
             missing = [r for r in wanted if r not in entries or not (roles_dir / r).is_dir()]
             if missing:
-                raise AnsibleError(
-                    "role_state: %s: no state description or role folder for %s"
-                    % (spec_path.name, ", ".join(missing))
-                )
-            common = [str(c) for c in spec.get("common") or []] + [
-                spec_path.relative_to(project).as_posix()
-                if spec_path.is_relative_to(project)
-                else str(spec_path)
-            ]
+                raise AnsibleError("role_state: %s: no state description or role folder for %s"
+                                   % (spec_path.name, ", ".join(missing)))
+            common = [str(c) for c in spec.get("common") or []] + [spec_path.relative_to(project).as_posix()
+                                                                  if spec_path.is_relative_to(project)
+                                                                  else str(spec_path)]
             specs = [self._role_spec(r, entries[r], roles_dir, project, common, task_vars) for r in wanted]
         except (AnsibleError, OSError, yaml.YAMLError) as exc:
             result.update(failed=True, msg=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -222,10 +181,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="%s: %s" % (task_vars.get("inventory_hostname", "?"), exc))
             return result
         module_args = {"mode": "probe", "roles": specs, "state_dir": state_dir, "force": forced}
-        result.update(
-            self._execute_module(
-                module_name="dlrig.rig.role_state", module_args=module_args, task_vars=task_vars
-            )
-        )
+        result.update(self._execute_module(module_name="dlrig.rig.role_state", module_args=module_args,
+                                           task_vars=task_vars))
         result["specs"] = specs
         return result

@@ -1,3 +1,4 @@
+# -*- coding: utf-8 -*-
 # Copyright: dlrig contributors
 # MIT License (see galaxy.yml)
 """One message for a failed download: what was reached, the variable that sets it, the likely cause.
@@ -8,6 +9,7 @@ The raw error text (``<urlopen error [Errno -2] Name or service not known>``, pi
 not repeated: a person gets the cause and what to do about it.
 """
 
+from __future__ import absolute_import, division, print_function
 
 import re
 
@@ -16,6 +18,7 @@ try:  # Python 3
 except ImportError:  # pragma: no cover
     from urlparse import urlsplit  # type: ignore[import-not-found,no-redef]
 
+__metaclass__ = type
 
 # (cause, patterns, advice). The first cause whose pattern occurs in the error text wins, so the more
 # specific ones come first (a full disk also shows up as an I/O error; a 404 may mention the host).

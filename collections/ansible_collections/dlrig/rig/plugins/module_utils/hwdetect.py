@@ -1,3 +1,4 @@
+# -*- coding: utf-8 -*-
 # Copyright: dlrig contributors
 # MIT License (see the collection's galaxy.yml)
 """Hardware detection for dlrig: pure parsing functions over sysfs, procfs and command output.
@@ -12,10 +13,13 @@ Sources (Linux kernel ABI documentation, Documentation/ABI/testing/sysfs-bus-pci
 current_link_width,max_link_width,current_link_speed,max_link_speed,config,uevent}``.
 """
 
+from __future__ import absolute_import, division, print_function
 
 import csv
 import os
 import re
+
+__metaclass__ = type
 
 NVIDIA_VENDOR_ID = "10de"
 DISPLAY_CLASS_PREFIX = "03"  # PCI base class 0x03: display controller (VGA 0300, 3D 0302)
@@ -86,9 +90,9 @@ def _path(root, *parts):
 def read_text(root, *parts):
     """A file's text without its trailing newline; ``None`` when it is missing or unreadable."""
     try:
-        with open(_path(root, *parts)) as handle:
+        with open(_path(root, *parts), "r") as handle:
             return handle.read().strip()
-    except (OSError, UnicodeDecodeError):
+    except (IOError, OSError, UnicodeDecodeError):
         return None
 
 
@@ -97,7 +101,7 @@ def read_bytes(root, *parts):
     try:
         with open(_path(root, *parts), "rb") as handle:
             return handle.read()
-    except OSError:
+    except (IOError, OSError):
         return None
 
 

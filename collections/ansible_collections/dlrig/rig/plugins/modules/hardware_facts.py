@@ -1,8 +1,11 @@
 #!/usr/bin/python
+# -*- coding: utf-8 -*-
 # Copyright: dlrig contributors
 # MIT License (see the collection's galaxy.yml)
 
+from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -173,7 +176,7 @@ def _verify_power(path):
     try:
         with open(path) as handle:
             report = json.load(handle)
-    except (OSError, ValueError):
+    except (IOError, OSError, ValueError):
         return None
     power = report.get("power") if isinstance(report, dict) else None
     if not isinstance(power, dict):

@@ -1,9 +1,12 @@
 #!/usr/bin/python
+# -*- coding: utf-8 -*-
 # Copyright: dlrig contributors
 # MIT License (see galaxy.yml)
 """Atomic, lock-pinned Python virtual environments (the engine behind roles/python_env)."""
 
+from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---

@@ -142,7 +142,7 @@ def describe_paths(patterns):
 def _run(argv):
     try:
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True, check=False)
+                              universal_newlines=True, check=False)
     except OSError:
         return None, ""
     return proc.returncode, proc.stdout
