@@ -161,6 +161,11 @@ def test_probe_verdicts_and_the_cascade(tree: Path) -> None:
     assert oct((state / "alpha.json").stat().st_mode & 0o777) == "0o644"
     assert rs.probe(roles(tree), str(state), [])[0] == {"alpha": True, "beta": True}
     assert rs.probe(roles(tree), str(state), ["beta"])[0] == {"alpha": True, "beta": False}
+    # A role the tags leave out does not run, so it does not make the roles after it run.
+    alpha_changed = roles(tree)
+    alpha_changed[0]["fingerprint"] = "f2"
+    assert rs.probe(alpha_changed, str(state), [], ["beta"])[0] == {"alpha": False, "beta": True}
+    assert rs.probe(alpha_changed, str(state), [], ["alpha", "beta"])[0] == {"alpha": False, "beta": False}
     # beta's own state changed: only beta runs.
     (tree / "unrelated").write_text("drift")
     up, reasons, _ = rs.probe(roles(tree), str(state), [])
@@ -213,7 +218,9 @@ needs_ansible = pytest.mark.skipif(
 )
 
 ROLE_FILES = {
-    "alpha/defaults/main.yml": 'alpha_level: 1\nalpha_conf: "{{ managed_dir }}/alpha.conf"\n',
+    # alpha_seen is derived from something the role itself changes: left out of the inputs (`ignore`).
+    "alpha/defaults/main.yml": 'alpha_level: 1\nalpha_conf: "{{ managed_dir }}/alpha.conf"\n'
+    'alpha_seen: "{{ someone_elses_setting | default(0) }}"\n',
     "alpha/meta/argument_specs.yml": yaml.safe_dump(
         {
             "argument_specs": {
@@ -225,7 +232,10 @@ ROLE_FILES = {
     "beta/defaults/main.yml": "beta_mode: quiet\n",
     "beta/tasks/main.yml": "- name: Nothing\n  ansible.builtin.meta: noop\n",
 }
-SPEC = {"common": [], "roles": {"alpha": {"paths": ["{{ alpha_conf }}"]}, "beta": {"paths": []}}}
+SPEC = {
+    "common": [],
+    "roles": {"alpha": {"paths": ["{{ alpha_conf }}"], "ignore": ["alpha_seen"]}, "beta": {"paths": []}},
+}
 HOSTS = ["same", "option", "unrelated", "drift"]
 
 
@@ -318,7 +328,7 @@ def test_inputs_and_drift_decide_which_roles_run(project: Path) -> None:
     (project / "drift" / "alpha.conf").write_text("edited by hand\n")
     second = play(project, "--check")
     assert second["same"]["up_to_date"] == {"alpha": True, "beta": True}
-    assert second["unrelated"]["up_to_date"] == {"alpha": True, "beta": True}, "a variable no role defines"
+    assert second["unrelated"]["up_to_date"] == {"alpha": True, "beta": True}, "not an input"
     assert "inputs changed" in second["option"]["reasons"]["alpha"]
     assert "earlier role runs" in second["option"]["reasons"]["beta"]
     assert "state it manages changed" in second["drift"]["reasons"]["alpha"]

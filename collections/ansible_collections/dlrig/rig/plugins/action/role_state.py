@@ -60,7 +60,7 @@ class ActionModule(ActionBase):
     """Probe which roles are up to date (one round trip), or stamp the roles that converged."""
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("mode", "roles", "spec", "roles_dir", "state_dir", "force", "stamp"))
+    _VALID_ARGS = frozenset(("mode", "roles", "spec", "roles_dir", "state_dir", "force", "stamp", "selected"))
 
     def _template(self, templar: Templar, value: Any) -> Any:
         try:
@@ -98,6 +98,7 @@ class ActionModule(ActionBase):
         templar = Templar(loader=self._loader, variables=context)
         names.update(defaults)
         names.update(role_vars)
+        names.difference_update(entry.get("ignore") or [])
         values = {key: (self._template(templar, context[key]) if key in context else "<unset>")
                   for key in sorted(names)}
         inputs = {key: self._template(templar, expr) for key, expr in sorted((entry.get("inputs") or {}).items())}
@@ -181,6 +182,8 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="%s: %s" % (task_vars.get("inventory_hostname", "?"), exc))
             return result
         module_args = {"mode": "probe", "roles": specs, "state_dir": state_dir, "force": forced}
+        if args.get("selected") is not None:
+            module_args["selected"] = [str(r) for r in args["selected"]]
         result.update(self._execute_module(module_name="dlrig.rig.role_state", module_args=module_args,
                                            task_vars=task_vars))
         result["specs"] = specs

@@ -37,6 +37,12 @@ options:
     description: Where the stamps live, one C(<role>.json) each.
     type: path
     default: /var/lib/dlrig/state
+  selected:
+    description:
+      - The roles this run will run when they are not up to date (those the tags select); only they make the
+        roles after them run. Default every role.
+    type: list
+    elements: str
   force:
     description: Names of roles to report as not up to date whatever their stamps say (probe mode).
     type: list
@@ -198,8 +204,9 @@ def read_stamp(state_dir, role):
     return stamp if isinstance(stamp, dict) and stamp.get("version") == STAMP_VERSION else None
 
 
-def probe(roles, state_dir, force):
-    """(up_to_date, reasons, digests) for the roles in their order."""
+def probe(roles, state_dir, force, selected=None):
+    """(up_to_date, reasons, digests) for the roles in their order. A role that is not up to date makes the
+    roles after it run, unless this run does not select it (tags): then it does not run and changes nothing."""
     cache = {}
     up_to_date, reasons, digests = {}, {}, {}
     earlier = None
@@ -222,7 +229,8 @@ def probe(roles, state_dir, force):
         up_to_date[name] = not reason
         if reason:
             reasons[name] = reason
-            earlier = earlier or name
+            if selected is None or name in selected:
+                earlier = earlier or name
     return up_to_date, reasons, digests
 
 
@@ -252,6 +260,7 @@ def main():
             "roles": {"type": "list", "elements": "dict", "required": True},
             "state_dir": {"type": "path", "default": "/var/lib/dlrig/state"},
             "force": {"type": "list", "elements": "str", "default": []},
+            "selected": {"type": "list", "elements": "str"},
         },
         supports_check_mode=True,
     )
@@ -262,7 +271,8 @@ def main():
         if not isinstance(name, str) or not NAME.match(name) or not isinstance(spec.get("fingerprint"), str):
             module.fail_json(msg="role_state: each role needs a name (letters, digits, _) and a fingerprint")
     if module.params["mode"] == "probe":
-        up_to_date, reasons, digests = probe(roles, state_dir, module.params["force"])
+        up_to_date, reasons, digests = probe(roles, state_dir, module.params["force"],
+                                         module.params["selected"])
         module.exit_json(changed=False, up_to_date=up_to_date, reasons=reasons, digests=digests)
     cache = {}
     digests = dict((spec["name"], state_digest(spec, cache)) for spec in roles)
