@@ -139,7 +139,7 @@ bounded() {  # bounded command...: the command, killed (with its children) after
 timed_step() {  # timed_step SCENARIO STEP: one molecule step, its wall time recorded
   local t0=$SECONDS
   printf -- '--- molecule %s -s %s\n' "$2" "$1"
-  bounded molecule "$2" -s "$1" || return
+  bounded molecule "${2//_/-}" -s "$1" || return
   STEP_SECONDS[$2]=$((SECONDS - t0))
   record "  $1: $2" "${STEP_SECONDS[$2]}"
 }
