@@ -106,7 +106,7 @@ def build_document(args: argparse.Namespace, *, detector: Any = None) -> dict[st
                              detector=detector)
     from dlrig.output.document import plan_document
 
-    return plan_document(load_plans(args))
+    return plan_document(load_plans(args), args.limit)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, *, detector: Any = None) -> int:

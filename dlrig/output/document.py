@@ -74,13 +74,15 @@ def exit_code(doc: dict[str, Any], strict: bool = False) -> int:
     return EXIT_FAIL if "fail" in verdicts or (strict and "warn" in verdicts) else EXIT_OK
 
 
-def plan_document(plans: Sequence[HostPlan]) -> dict[str, Any]:
-    """The plan report: every host's plan checks run and summarised."""
+def plan_document(plans: Sequence[HostPlan], limit: str | None = None) -> dict[str, Any]:
+    """The plan report: every host's plan checks run and summarised; ``circuits``: one entry per named
+    wall circuit, the hosts of the run on it counted together (``limit``: the run's --limit pattern)."""
     from dlrig.checks import run_checks
-    from dlrig.checks.circuit import hosts_together  # hosts on one wall circuit add up (issue 12)
+    from dlrig.checks.circuit import circuits, hosts_together  # hosts on one wall circuit add up (issue 12)
 
-    with hosts_together(plans):
-        return document("plan", [host_entry(plan, run_checks(plan)) for plan in plans])
+    with hosts_together(plans, limit):
+        hosts = [host_entry(plan, run_checks(plan)) for plan in plans]
+    return document("plan", hosts, circuits=circuits(plans, limit))
 
 
 def emit(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
