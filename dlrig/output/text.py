@@ -113,6 +113,10 @@ def render_live_host(host: dict[str, Any], colour: bool = False) -> list[str]:
     lines = [f"{_paint(host['name'], 'bold', colour)}  {_status(host['verdict'], colour).rstrip()}  (live)"]
     for check in host["checks"]:
         lines.append(f"  {_status(check['status'], colour)} {check['id']:<10} {check['message']}")
+    for check in host["checks"]:
+        described = REGISTRY.get(check["id"], "live")
+        if described is not None and described.details is not None:
+            lines += described.details(check)
     det = host.get("detected")
     if det:
         lines.append("  detected")
