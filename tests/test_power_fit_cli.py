@@ -70,7 +70,8 @@ def test_the_reference_report_shows_the_new_checks_ok_in_text_and_json():
     peak = next(line for line in lines if line.strip().startswith("max draw"))
     assert peak.split()[2:6] == ["416", "W", "472", "W"]
     assert "est.: an estimated spike factor, no public measurement found" in text
-    assert "transients (1-10 ms): spike 472 W of 1000 W the 1000 W ATX2 PSU rides (100 %)" in text
+    assert "transients (1-10 ms): spike 472 W against the 1000 W that the 1000 W ATX2 PSU rides (100 %)" \
+        in text
     assert found["psu_headroom"]["spike_peak_w"] == 471.5
     assert [i["spike_w"] for i in found["psu_headroom"]["items"]][-1] == 240.5
     assert "slot map (7 expansion slots, assumed; slot positions estimated)" in text
@@ -116,7 +117,7 @@ def test_a_limited_run_names_the_hosts_it_did_not_count(tmp_path):
            "hosts of the inventory outside --limit box1" in text
     # both together: the same circuit fails (2152 W > the 1725 W breaker)
     code, out, _ = run_cli(["-i", path, "--format", "json"])
-    assert json.loads(out)["circuits"][0]["status"] == "fail"
+    assert code == 1 and json.loads(out)["circuits"][0]["status"] == "fail"
 
 
 def test_a_circuit_given_two_ratings_is_bad_input(tmp_path):

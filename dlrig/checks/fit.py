@@ -80,7 +80,8 @@ def slot_map(check: Mapping[str, Any]) -> list[str]:
         if row["card"]:
             card = cards[row["card"]]
             est = " est." if card.get("form_estimated") else ""
-            what = f"GPU {card['index']} {card['model']} ({num(card['slot_width'])}-slot{est} {card['cooler']})"
+            what = (f"GPU {card['index']} {card['model']} ({num(card['slot_width'])}-slot{est} "
+                    f"{card['cooler']})")
         elif row["covered_by"]:
             what = f"covered by GPU {row['covered_by']}"
         else:
@@ -129,7 +130,8 @@ def check_fit(plan: HostPlan) -> CheckResult:
     for index, (gpu, slot) in enumerate(_assign(hw.gpus, len(board.gpu_slots)), start=1):
         width, cooler, source = _form(gpu)
         card: dict[str, Any] = {"index": index, "model": gpu.model, "gpu_slot": slot, "slot_width": width,
-                                "cooler": cooler, "form_source": source, "form_estimated": _form_estimated(gpu),
+                                "cooler": cooler, "form_source": source,
+                                "form_estimated": _form_estimated(gpu),
                                 "position": None, "covers": []}
         cards.append(card)
         if slot is None:

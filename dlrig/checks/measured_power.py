@@ -110,7 +110,8 @@ def measured_lines(check: Mapping[str, Any]) -> list[str]:
     for gpu in check["gpus"]:
         temp = "?" if gpu.get("peak_temp_c") is None else f"{num(gpu['peak_temp_c'])} °C"
         reasons = ", ".join(gpu.get("throttle_reasons") or []) or "none"
-        lines.append(f"    GPU {gpu.get('index')} {gpu['model']}: peak {_w(gpu['peak_w'])}, mean {_w(gpu['mean_w'])} "
+        lines.append(f"    GPU {gpu.get('index')} {gpu['model']}: peak {_w(gpu['peak_w'])}, "
+                     f"mean {_w(gpu['mean_w'])} "
                      f"of {_w(gpu['declared_w'])} declared; limit {_w(gpu['limit_w'])}; peak {temp}; "
                      f"throttled: {reasons}  {str(gpu.get('verdict') or '').upper()}".rstrip())
     cpu = check.get("cpu_package")

@@ -10,7 +10,8 @@ package are imported on first use, so adding a check is one new module (and its 
 - its ``order`` in the report (lower first);
 - how to present its key figures: ``figures`` (the keys of its JSON entry a what-if comparison keeps),
   ``key_figures`` (the few words of a what-if column), ``details`` (text lines under its row: the power
-  budget, the lane map; in the live report too, e.g. the measured power per GPU) and ``summary`` (keys of its figures copied into the host's ``summary``).
+  budget, the lane map; in the live report too, e.g. the measured power per GPU) and ``summary`` (keys
+  of its figures copied into the host's ``summary``).
 
 The report, the renderers, the what-if comparison and the live preflight read this registry and name no
 check id.

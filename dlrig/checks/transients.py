@@ -47,18 +47,16 @@ def gpu_spikes(gpus: list[GpuDecl]) -> list[dict[str, Any]]:
 
 def spike_verdict(check: Mapping[str, Any]) -> list[str]:
     """Under the check's row: the power budget's spike column (psu_headroom's details) summed against what
-    the PSU rides, and what passes."""
+    the PSU rides (what passes is in the check's message)."""
     if check.get("skipped") or not check.get("gpus"):
         return []
-    line = (f"  transients ({check['window']}): spike {num(round(check['peak_w']))} W of {num(check['tolerated_w'])} W "
-            f"the {num(check['psu_w'])} W {check['standard'].upper()} PSU rides ({num(check['tolerance_pct'])} %)")
+    standard = str(check["standard"]).upper()
+    line = (f"  transients ({check['window']}): spike {num(round(check['peak_w']))} W against the "
+            f"{num(check['tolerated_w'])} W that the {num(check['psu_w'])} W {standard} PSU rides "
+            f"({num(check['tolerance_pct'])} %)")
     if check.get("tolerance_estimated"):
         line += " est."
-    lines = [line]
-    if check.get("power_limit_that_fits_w") and check["peak_w"] > check["usable_w"]:
-        lines.append(f"    passes with power_limit_w {num(check['power_limit_that_fits_w'])} on every GPU "
-                     f"or an ATX 3 PSU of {num(check['atx3_psu_w'])} W")
-    return lines
+    return [line]
 
 
 def key_figures(f: Mapping[str, Any], currency: str | None) -> str:

@@ -142,7 +142,8 @@ def _circuit_line(circuit: dict[str, Any], colour: bool) -> str:
                        if h["wall_w"] is not None) or "no host with hardware declared"
     line = (f"  {_status(circuit['status'], colour)} {circuit['name']}: {hosts} = "
             f"{num(round(circuit['total_wall_w']))} W ({num(circuit['amps_drawn'])} A) of "
-            f"{num(circuit['continuous_w'])} W continuous ({num(circuit['volts'])} V x {num(circuit['amps'])} A "
+            f"{num(circuit['continuous_w'])} W continuous ({num(circuit['volts'])} V x "
+            f"{num(circuit['amps'])} A "
             f"x {num(circuit['continuous_pct'])} %)")
     if circuit.get("not_counted"):
         line += f"; not counted: {circuit['not_counted']}"
