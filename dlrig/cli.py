@@ -105,8 +105,10 @@ def build_document(args: argparse.Namespace, *, detector: Any = None) -> dict[st
         return live_document(load_hosts_from(args), inventories(args), args.limit, become=args.become,
                              detector=detector)
     from dlrig.output.document import plan_document
+    from dlrig.plan.parse import parse_host
 
-    return plan_document(load_plans(args), args.limit)
+    hosts = load_hosts_from(args)
+    return plan_document([parse_host(name, hostvars) for name, hostvars in hosts], hosts, limit=args.limit)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, *, detector: Any = None) -> int:

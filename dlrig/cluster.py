@@ -117,16 +117,50 @@ class ClusterReport:
         }
 
     def as_text(self) -> str:
-        s = self.as_json()["summary"]
-        gpus = ", ".join(f"{n} x {m}" for m, n in sorted(self.gpus_by_model.items())) or "none"
-        lines = [
-            f"cluster: controller {self.controller}, {s['nodes']} node(s): {', '.join(self.nodes)}",
-            f"  GPUs: {gpus} ({s['gpus']} in all), {s['vram_gb']:g} GB VRAM",
-            f"  wall power at peak: {s['wall_w_peak']} W"
-            + (f" (not declared: {', '.join(self.unknown_power)})" if self.unknown_power else ""),
-        ]
-        lines += [f"  {c['status']:<4} {c['id']}: {c['message']}" for c in self.checks]
-        return "\n".join(lines)
+        return "\n".join(section_lines(self.as_json()))
+
+
+def section_lines(section: Mapping[str, Any]) -> list[str]:
+    """The cluster section of a report (``as_json``'s shape) as text lines: the preflight's renderer and
+    ``python -m dlrig.cluster`` print the same."""
+    s = section["summary"]
+    gpus = ", ".join(f"{n} x {m}" for m, n in sorted(s["gpus_by_model"].items())) or "none"
+    lines = [
+        f"cluster: controller {section['controller']}, {s['nodes']} node(s): {', '.join(section['nodes'])}"
+        f" — {section['status']}",
+        f"  GPUs: {gpus} ({s['gpus']} in all), {s['vram_gb']:g} GB VRAM",
+        f"  wall power at peak: {s['wall_w_peak']} W"
+        + (f" (not declared: {', '.join(s['power_not_declared'])})" if s["power_not_declared"] else ""),
+    ]
+    lines += [f"  {c['status']:<4} {c['id']}: {c['message']}" for c in section["checks"]]
+    return lines
+
+
+def cluster_section(hosts: Sequence[tuple[str, Mapping[str, Any]]],
+                    resolved_torch: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The preflight report's ``cluster`` section for the loaded hosts ``[(name, hostvars)]``, or None when
+    the inventory has no host in ``slurm_controller`` / ``slurm_nodes`` (a set of single boxes).
+
+    The groups are the inventory's (``groups`` of any host); a host of the groups that ``--limit`` left out
+    has no variables here, and its checks say so. ``resolved_torch``: the torch build the preflight
+    resolved for each host (``2.14.1+cu132``), compared across the nodes where the inventory pins no
+    ``stack.torch``."""
+    if not hosts:
+        return None
+    all_groups = hosts[0][1].get("groups")
+    if not isinstance(all_groups, Mapping):
+        return None
+    groups = {g: [str(h) for h in all_groups.get(g) or []] for g in ("slurm_controller", "slurm_nodes")}
+    if not any(groups.values()):
+        return None
+    hostvars: dict[str, Mapping[str, Any]] = {}
+    for name, hv in hosts:
+        stack = hv.get("stack") if isinstance(hv.get("stack"), Mapping) else {}
+        torch = (resolved_torch or {}).get(name)
+        if torch and not (stack or {}).get("torch"):
+            hv = {**hv, "stack": {**(stack or {}), "torch": torch}}
+        hostvars[name] = hv
+    return check_cluster(groups, hostvars).as_json()
 
 
 def _release(hostvars: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -86,7 +86,7 @@ trap 'exit 143' TERM
 
 # --- 1. lint ----------------------------------------------------------------------------------
 lint_yaml() { yamllint --strict . && ansible-lint --offline --nocolor; }
-lint_python() { ruff check dlrig tests scripts molecule benchmarks && mypy; }
+lint_python() { ruff check . && mypy; }
 
 # --- 2. pytest: exit 5 ("no tests collected") is a failure, there are tests --------------------
 run_pytest() {

@@ -85,3 +85,73 @@ def test_cli_json_and_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main([str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.json" in err
+
+
+# --- the cluster section of `bin/dlrig preflight` (the plan report, text and JSON) ---
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cluster" / "hosts.yml"
+
+
+def _valid(document: dict[str, object]) -> None:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((EXAMPLE.parents[2] / "docs" / "preflight.schema.json").read_text())
+    validator = Draft202012Validator(schema)
+    errors = [f"{list(e.path)}: {e.message[:160]}" for e in validator.iter_errors(document)]
+    assert errors == []
+
+
+def test_preflight_report_has_the_cluster_section_in_json_and_text() -> None:
+    from clirun import run_cli
+
+    code, out, err = run_cli(["-i", str(EXAMPLE), "--format", "json"])
+    assert code == 0, err
+    document = json.loads(out)
+    _valid(document)
+    cluster = document["cluster"]
+    assert cluster["controller"] == "box1" and cluster["nodes"] == ["box1", "box2"]
+    assert cluster["summary"]["gpus_by_model"] == {"GeForce RTX 2070": 2, "GeForce RTX 2080": 2}
+    assert cluster["summary"]["vram_gb"] == 32
+    # The cluster's wall power is the hosts' own energy figures added up (the same model of the PSU).
+    host_wall = [c["wall_w"] for h in document["hosts"] for c in h["checks"] if c["id"] == "energy"]
+    assert len(host_wall) == 2 and cluster["summary"]["wall_w_peak"] == round(sum(host_wall))
+    versions = {c["host"]: c for c in cluster["checks"] if c["id"] == "slurm_version"}
+    assert {v["node_slurm"] for v in versions.values()} == {"22.05.8"}
+    # No stack.torch in the inventory: the builds the preflight resolved for each node are compared.
+    resolved = {c["versions"]["torch"] for h in document["hosts"] for c in h["checks"] if c["id"] == "stack"}
+    torch = next(c for c in cluster["checks"] if c["id"] == "torch_build")
+    assert torch["status"] == "ok" and resolved and all(t in torch["message"] for t in resolved)
+
+    code, text, _ = run_cli(["-i", str(EXAMPLE)])
+    assert code == 0
+    block = text[text.index("cluster: controller box1"):]
+    assert "2 x GeForce RTX 2070, 2 x GeForce RTX 2080 (4 in all), 32 GB VRAM" in block
+    assert f"wall power at peak: {cluster['summary']['wall_w_peak']} W" in block
+    assert block.count("slurm_version:") == 2 and text.rstrip().endswith("2 host(s): 2 ok, 0 warn, 0 fail")
+
+
+def test_preflight_cluster_failure_sets_the_exit_code(tmp_path: Path) -> None:
+    """Ubuntu 18.04's Slurm 17.11 cannot join Debian 12's 22.05: the cluster fails, the hosts do not."""
+    import yaml
+    from clirun import run_cli
+
+    inv = yaml.safe_load(EXAMPLE.read_text())
+    inv["all"]["hosts"]["box2"]["os"] = {"distribution": "Ubuntu", "release": "18.04"}
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(inv))
+    code, out, err = run_cli(["-i", str(path), "--format", "json"])
+    document = json.loads(out)
+    _valid(document)
+    assert {h["verdict"] for h in document["hosts"]} != {"fail"}
+    assert document["cluster"]["status"] == "fail" and code == 1, err
+    bad = next(c for c in document["cluster"]["checks"]
+               if c.get("host") == "box2" and c["id"] == "slurm_version")
+    assert bad["status"] == "fail" and bad["node_slurm"] == "17.11.2"
+
+
+def test_preflight_without_slurm_groups_has_no_cluster_section() -> None:
+    from clirun import run_cli
+
+    code, out, err = run_cli(["-i", str(EXAMPLE.parents[2] / "inventory"), "--format", "json"])
+    assert code in (0, 1), err
+    assert "cluster" not in json.loads(out)

@@ -10,7 +10,7 @@ The commands are read from the docs at test time (tests/doccommands.py says how 
   must produce a report (exit 0 or 1), not bad input;
 - any other ``bin/dlrig SUB ARGS`` (``ansible``, ``playbook``): the real script, with ``DLRIG_VENV`` set
   to a stand-in of the running controller environment whose stamps are current, so that it installs
-  nothing (a new user's first run creates .venv; tests/test_issue19_bin_dlrig.py checks that step);
+  nothing (a new user's first run creates .venv; tests/test_bin_dlrig_runs_ansible.py checks that step);
 - anything else: ``bash -c`` from the repository root. A bare ``ansible``/``ansible-playbook`` fails:
   a new user has no such command before activating the venv.
 

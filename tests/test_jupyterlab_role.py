@@ -2,7 +2,8 @@
 
 Nothing is installed: the play runs only the role's checks, with its defaults, against localhost.
 Each refused configuration stops with one line naming the host and the variable; the accepted ones
-(127.0.0.1 without a password, LAN mode with TLS and a hashed password) pass.
+(127.0.0.1 without a password, LAN mode with TLS and a hashed password) pass. Without a workstation
+user the whole role runs (it then installs nothing): one warning, and the play goes on.
 """
 
 from __future__ import annotations
@@ -90,7 +91,6 @@ def test_lan_mode_with_your_certificate_and_a_hash_is_accepted(tmp_path):
     ("variables", "expected"),
     [
         ({"jupyterlab_user": "root"}, "jupyterlab_user is root"),
-        ({"jupyterlab_user": ""}, "jupyterlab_user is not set"),
         (
             {"jupyterlab_user": "dlrig-no-such-user"},
             "jupyterlab_user is dlrig-no-such-user, which does not exist",
@@ -122,7 +122,6 @@ def test_lan_mode_with_your_certificate_and_a_hash_is_accepted(tmp_path):
     ],
     ids=[
         "root",
-        "unset",
         "missing",
         "port",
         "lan-no-tls",
@@ -151,3 +150,60 @@ def test_loopback_addresses_are_not_lan_mode(tmp_path, ip):
     run = check(tmp_path, jupyterlab_ip=ip)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "DECIDED lan=False" in run.stdout
+
+
+# The role's tasks/main.yml with its defaults (not its meta dependencies, which would set up a Python on
+# this machine), then a task that must still run: what site.yml does on a host without a workstation user.
+ROLE_PLAY = f"""\
+- name: The jupyterlab role, then the rest of the run (test)
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars_files: [{ROLE}/defaults/main.yml]
+  tasks:
+    - name: The role
+      ansible.builtin.import_tasks: {ROLE}/tasks/main.yml
+    - name: After the role
+      ansible.builtin.debug:
+        msg: "AFTER the role"
+"""
+SKIPPED = "[WARNING]: localhost: JupyterLab skipped: no workstation user"
+
+
+def whole_role(tmp_path: Path, **variables: Any) -> subprocess.CompletedProcess[str]:
+    variables.setdefault("ansible_python_interpreter", sys.executable)
+    (tmp_path / "play.yml").write_text(ROLE_PLAY)
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    return play_on_localhost(ROOT, tmp_path / "play.yml", tmp_path / "vars.json")
+
+
+@pytest.mark.parametrize("variables", [{}, {"jupyterlab_user": ""}], ids=["default", "empty"])
+def test_without_a_workstation_user_the_role_warns_once_and_the_run_goes_on(tmp_path, variables):
+    """No jupyterlab_user and no SUDO_USER (facts not gathered: the default is empty), or an empty one."""
+    run = whole_role(tmp_path, **variables)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert output.count("JupyterLab skipped") == 1, output
+    # Ansible wraps a warning to the terminal's width: the paragraph up to the next blank line, joined.
+    start = output.index(SKIPPED)
+    warning = " ".join(output[start:].split("\n\n", 1)[0].split())
+    assert "set jupyterlab_user" in warning, warning
+    assert "AFTER the role" in run.stdout
+    # Nothing of the server's tasks ran: no environment, no unit.
+    assert "server.yml" not in run.stdout and "Build the JupyterLab environment" not in run.stdout
+
+
+def test_a_workstation_user_that_does_not_exist_still_fails_the_run(tmp_path):
+    run = whole_role(tmp_path, jupyterlab_user="dlrig-no-such-user")
+    message = refusal(run)
+    expected = "localhost: jupyterlab_user is dlrig-no-such-user, which does not exist"
+    assert message.startswith(expected), message
+    assert "AFTER the role" not in run.stdout
+    assert "JupyterLab skipped" not in run.stdout + run.stderr
+
+
+def test_root_s_own_sudo_is_no_workstation_user(tmp_path):
+    """SUDO_USER=root (sudo from a root shell) is not taken as the user: skipped, not refused as root."""
+    run = whole_role(tmp_path, ansible_facts={"env": {"SUDO_USER": "root"}})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert SKIPPED in run.stdout + run.stderr

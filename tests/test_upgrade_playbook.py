@@ -187,6 +187,7 @@ def test_second_rtx_2070_keeps_the_driver_and_the_fitting_environment(tmp_path):
     assert "Verification: every GPU ok" in text
     assert "NCCL all-reduce across 2 GPUs: ok, bus bandwidth 9.61 GB/s (NCCL 2.21.5)" in text
     assert summary["nccl"]["ok"] is True
+    assert summary["slurm"] == [] and "Slurm" not in text  # not in a Slurm cluster
     printed = results["Summary — what the GPU upgrade changed and why"]["msg"]
     assert printed == summary["lines"]
     # Nothing in the upgrade's own tasks reports a change: changes come only from the roles.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TextIO
 
 from dlrig.plan.model import HostPlan
@@ -69,20 +69,43 @@ def document(mode: Mode, hosts: Sequence[dict[str, Any]], **fields: Any) -> dict
 
 
 def exit_code(doc: dict[str, Any], strict: bool = False) -> int:
-    """0 when nothing fails (warnings allowed), 1 when a host's verdict fails (or warns, with ``strict``)."""
+    """0 when nothing fails (warnings allowed), 1 when a host's verdict or the cluster section fails (or
+    warns, with ``strict``)."""
     verdicts = {host["verdict"] for host in doc["hosts"]}
+    if doc.get("cluster"):
+        verdicts.add(doc["cluster"]["status"])
     return EXIT_FAIL if "fail" in verdicts or (strict and "warn" in verdicts) else EXIT_OK
 
 
-def plan_document(plans: Sequence[HostPlan], limit: str | None = None) -> dict[str, Any]:
+def plan_document(plans: Sequence[HostPlan],
+                  hostvars: Sequence[tuple[str, Mapping[str, Any]]] = (),
+                  limit: str | None = None) -> dict[str, Any]:
     """The plan report: every host's plan checks run and summarised; ``circuits``: one entry per named
-    wall circuit, the hosts of the run on it counted together (``limit``: the run's --limit pattern)."""
+    wall circuit, the hosts of the run on it counted together (``limit``: the run's --limit pattern, named
+    on every circuit: hosts it left out are not counted); when the inventory has Slurm groups
+    (``hostvars``: the loaded hosts, with ``groups``), a ``cluster`` section beside the hosts judges the
+    set of hosts (dlrig.cluster: Slurm versions, one torch build, the cluster summary)."""
     from dlrig.checks import run_checks
     from dlrig.checks.circuit import circuits, hosts_together  # hosts on one wall circuit add up (issue 12)
+    from dlrig.cluster import cluster_section
 
     with hosts_together(plans, limit):
         hosts = [host_entry(plan, run_checks(plan)) for plan in plans]
-    return document("plan", hosts, circuits=circuits(plans, limit))
+    cluster = cluster_section(hostvars, {h["name"]: t for h in hosts if (t := _resolved_torch(h))})
+    sections: dict[str, Any] = {"circuits": circuits(plans, limit)}
+    if cluster:
+        sections["cluster"] = cluster
+    return document("plan", hosts, **sections)
+
+
+def _resolved_torch(host: Mapping[str, Any]) -> str | None:
+    """The torch build the stack check resolved for a host (``2.14.1+cu132``), None without one."""
+    for check in host["checks"]:
+        versions = check.get("versions") if check.get("id") == "stack" else None
+        if isinstance(versions, Mapping) and versions.get("torch"):
+            variant = versions.get("torch_cuda_variant")
+            return f"{versions['torch']}+{variant}" if variant else str(versions["torch"])
+    return None
 
 
 def emit(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:

@@ -166,4 +166,8 @@ def render(document: dict[str, Any], colour: bool = False) -> str:
                                   *(_circuit_line(c, colour) for c in document["circuits"])]))
     counts = {s: sum(1 for h in hosts if h["verdict"] == s) for s in ("ok", "warn", "fail")}
     tail = f"{len(hosts)} host(s){what}: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail"
+    if document.get("cluster"):
+        from dlrig.cluster import section_lines
+
+        blocks.append("\n".join(section_lines(document["cluster"])))
     return "\n\n".join([*blocks, tail]) + "\n"

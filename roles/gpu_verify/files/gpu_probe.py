@@ -16,9 +16,8 @@ result depends on; with --reuse, a passing earlier result of the same fingerprin
 Python 3.6+ and no dependency beyond the framework itself.
 """
 
-from __future__ import absolute_import, division, print_function
-
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -66,10 +65,8 @@ def probe_torch(args):
         out["extras"]["fastai"] = fastai.__version__
     except Exception:  # noqa: BLE001 - fastai is optional in a torch environment
         pass
-    try:
+    with contextlib.suppress(AttributeError):
         torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32, not TF32
-    except AttributeError:
-        pass
     available = torch.cuda.is_available()
     out["device_count"] = torch.cuda.device_count() if available else 0
     if available and torch.backends.cudnn.is_available():
@@ -95,7 +92,7 @@ def probe_torch(args):
                 del a, b
             host = torch.empty(args.copy_mib * 1048576, dtype=torch.uint8).pin_memory()
             dest = torch.empty_like(host, device=device)
-            seconds = _timed(lambda: dest.copy_(host, non_blocking=True), sync)
+            seconds = _timed(lambda dest=dest, host=host: dest.copy_(host, non_blocking=True), sync)
             gpu["h2d_gbps"] = round(host.numel() / seconds / 1e9, 2)
             gpu["h2d_pinned"] = True
             del host, dest
@@ -121,10 +118,8 @@ def probe_tensorflow(args):
     import tensorflow as tf
 
     build = {}
-    try:
+    with contextlib.suppress(Exception):  # old TF has no build info
         build = dict(tf.sysconfig.get_build_info())
-    except Exception:  # noqa: BLE001 - old TF has no build info
-        pass
     out = {
         "framework": "tensorflow",
         "version": tf.__version__,
@@ -138,10 +133,8 @@ def probe_tensorflow(args):
         out["extras"]["keras"] = keras.__version__
     except Exception:  # noqa: BLE001
         pass
-    try:
+    with contextlib.suppress(AttributeError):
         tf.config.experimental.enable_tensor_float_32_execution(False)
-    except AttributeError:
-        pass
     devices = tf.config.list_physical_devices("GPU")
     out["device_count"] = len(devices)
     gpus = []
@@ -206,7 +199,7 @@ def stabilise(result, previous_path, env, tolerance_pct):
             report = json.load(handle)
         for gpu in report.get("frameworks", {}).get(env, {}).get("gpus", []):
             earlier[(gpu.get("index"), gpu.get("name"))] = gpu
-    except (IOError, OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError, AttributeError, TypeError):
         earlier = {}
     for gpu in result.get("gpus", []):
         before = earlier.get((gpu.get("index"), gpu.get("name")), {})
@@ -237,7 +230,7 @@ def fingerprint(host_facts, framework, args):
     try:
         with open(os.path.join(prefix, ".dlrig-env.json")) as handle:
             key = json.load(handle).get("key")
-    except (IOError, OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError):
         pass
     text = json.dumps([host_facts, prefix, key, framework, args.size, args.cpu_size, args.copy_mib],
                       sort_keys=True)
@@ -249,7 +242,7 @@ def earlier_result(previous_path, env, wanted):
     try:
         with open(previous_path) as handle:
             view = json.load(handle).get("frameworks", {}).get(env, {})
-    except (IOError, OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(view, dict) or view.get("fingerprint") != wanted or view.get("error"):
         return None

@@ -14,8 +14,6 @@ verification on an unchanged machine does not rewrite the report.
 Python 3.6+, standard library only; always exits 0 (failures go in "error").
 """
 
-from __future__ import absolute_import, division, print_function
-
 import argparse
 import glob
 import json

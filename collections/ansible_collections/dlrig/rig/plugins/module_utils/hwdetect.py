@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 import csv
 import os
 import re
+from typing import Any, Dict, List, Optional  # typing, not list[...]: Python 3.6 evaluates annotations
 
 __metaclass__ = type
 
@@ -78,34 +79,36 @@ _GT_PER_GEN = ((2.5, 1), (5.0, 2), (8.0, 3), (16.0, 4), (32.0, 5), (64.0, 6))
 LANE_GBPS = {1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}
 # A link that does not answer reads as all ones: width field 0x3f.
 _DEAD_LINK_WIDTH = 63
+# One GPU as the facts describe it (pci_address, vendor_id, ..., present, problems, source).
+Gpu = Dict[str, Any]
 
 
 # --- small readers ---------------------------------------------------------------------------
 
-def _path(root, *parts):
+def _path(root: Optional[str], *parts: str) -> str:
     """``root`` joined with ``parts`` taken as relative to it (``/`` works as the real root)."""
     return os.path.join(root or "/", *[p.lstrip("/") for p in parts])
 
 
-def read_text(root, *parts):
+def read_text(root: Optional[str], *parts: str) -> Optional[str]:
     """A file's text without its trailing newline; ``None`` when it is missing or unreadable."""
     try:
-        with open(_path(root, *parts), "r") as handle:
+        with open(_path(root, *parts)) as handle:
             return handle.read().strip()
-    except (IOError, OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):
         return None
 
 
-def read_bytes(root, *parts):
+def read_bytes(root: Optional[str], *parts: str) -> Optional[bytes]:
     """A file's bytes; ``None`` when it is missing or unreadable."""
     try:
         with open(_path(root, *parts), "rb") as handle:
             return handle.read()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
-def _hex_id(value, width=4):
+def _hex_id(value: Optional[str], width: int = 4) -> Optional[str]:
     """``0x10de`` / ``10DE`` -> ``10de``; ``None`` stays ``None``."""
     if value is None:
         return None
@@ -117,21 +120,21 @@ def _hex_id(value, width=4):
     return value.zfill(width)
 
 
-def _int_or_none(value):
+def _int_or_none(value: Any) -> Optional[int]:
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return None
 
 
-def _float_or_none(value):
+def _float_or_none(value: Any) -> Optional[float]:
     try:
         return float(str(value).strip())
     except (TypeError, ValueError):
         return None
 
 
-def normalize_pci_address(address):
+def normalize_pci_address(address: Optional[str]) -> Optional[str]:
     """``00000000:0A:00.0`` (nvidia-smi) or ``0a:00.0`` (lspci without -D) -> ``0000:0a:00.0``."""
     if not address:
         return None
@@ -142,10 +145,11 @@ def normalize_pci_address(address):
     if not match:
         return None
     domain = int(match.group("domain") or "0", 16)
-    return "%04x:%s:%s.%s" % (domain, match.group("bus").lower(), match.group("dev").lower(), match.group("fn"))
+    bus, dev = match.group("bus").lower(), match.group("dev").lower()
+    return "%04x:%s:%s.%s" % (domain, bus, dev, match.group("fn"))
 
 
-def pcie_gen_from_speed(speed):
+def pcie_gen_from_speed(speed: Optional[str]) -> Optional[int]:
     """Kernel link speed text (``8.0 GT/s PCIe``, ``2.5 GT/s``, ``Unknown``) -> generation or ``None``."""
     if not speed:
         return None
@@ -159,7 +163,7 @@ def pcie_gen_from_speed(speed):
     return None
 
 
-def link_bandwidth_gbps(gen, width):
+def link_bandwidth_gbps(gen: Optional[int], width: Optional[int]) -> Optional[float]:
     """Theoretical one-direction bandwidth of a PCIe link in GB/s, or ``None`` when unknown."""
     if not gen or not width or gen not in LANE_GBPS:
         return None
@@ -168,9 +172,9 @@ def link_bandwidth_gbps(gen, width):
 
 # --- PCI devices -------------------------------------------------------------------------------
 
-def _sysfs_slots(root):
+def _sysfs_slots(root: str) -> Dict[str, str]:
     """``{'0000:0a:00': '2', ...}``: the physical slot names the firmware exposes, when it does."""
-    slots = {}
+    slots: Dict[str, str] = {}
     base = _path(root, "sys/bus/pci/slots")
     try:
         names = sorted(os.listdir(base))
@@ -183,7 +187,7 @@ def _sysfs_slots(root):
     return slots
 
 
-def _uevent(root, address):
+def _uevent(root: str, address: str) -> Dict[str, str]:
     text = read_text(root, "sys/bus/pci/devices", address, "uevent") or ""
     values = {}
     for line in text.splitlines():
@@ -193,7 +197,7 @@ def _uevent(root, address):
     return values
 
 
-def _config_answers(root, address):
+def _config_answers(root: str, address: str) -> bool:
     """``False`` when the device's config space reads all ones (it fell off the bus), else ``True``.
 
     Unknown (no readable ``config`` file) counts as answering: absence of evidence is not a failure.
@@ -204,14 +208,14 @@ def _config_answers(root, address):
     return bytearray(config[:4]) != bytearray(b"\xff\xff\xff\xff")
 
 
-def _driver(root, address):
+def _driver(root: str, address: str) -> Optional[str]:
     link = _path(root, "sys/bus/pci/devices", address, "driver")
     if os.path.islink(link):
         return os.path.basename(os.readlink(link))
     return _uevent(root, address).get("DRIVER")
 
 
-def scan_pci_gpus(root="/"):
+def scan_pci_gpus(root: str = "/") -> List[Gpu]:
     """NVIDIA display-class devices found under ``<root>/sys/bus/pci/devices``, sorted by address."""
     base = _path(root, "sys/bus/pci/devices")
     try:
@@ -226,10 +230,10 @@ def scan_pci_gpus(root="/"):
         if vendor != NVIDIA_VENDOR_ID or not pci_class or not pci_class.startswith(DISPLAY_CLASS_PREFIX):
             continue
         dev = ["sys/bus/pci/devices", address]
-        current_speed = read_text(root, *(dev + ["current_link_speed"]))
-        max_speed = read_text(root, *(dev + ["max_link_speed"]))
-        current_width = _int_or_none(read_text(root, *(dev + ["current_link_width"])))
-        max_width = _int_or_none(read_text(root, *(dev + ["max_link_width"])))
+        current_speed = read_text(root, *dev, "current_link_speed")
+        max_speed = read_text(root, *dev, "max_link_speed")
+        current_width = _int_or_none(read_text(root, *dev, "current_link_width"))
+        max_width = _int_or_none(read_text(root, *dev, "max_link_width"))
         answers = _config_answers(root, address)
         link_dead = current_width == _DEAD_LINK_WIDTH or (current_speed or "").lower().startswith("unknown")
         problems = []
@@ -241,11 +245,11 @@ def scan_pci_gpus(root="/"):
             {
                 "pci_address": address.lower(),
                 "vendor_id": vendor,
-                "device_id": _hex_id(read_text(root, *(dev + ["device"]))),
-                "subsystem_vendor_id": _hex_id(read_text(root, *(dev + ["subsystem_vendor"]))),
-                "subsystem_device_id": _hex_id(read_text(root, *(dev + ["subsystem_device"]))),
+                "device_id": _hex_id(read_text(root, *dev, "device")),
+                "subsystem_vendor_id": _hex_id(read_text(root, *dev, "subsystem_vendor")),
+                "subsystem_device_id": _hex_id(read_text(root, *dev, "subsystem_device")),
                 "class": pci_class,
-                "revision": _hex_id(read_text(root, *(dev + ["revision"])), 2),
+                "revision": _hex_id(read_text(root, *dev, "revision"), 2),
                 "driver": _driver(root, address),
                 "slot": slots.get(address.lower().rsplit(".", 1)[0]),
                 "current_link_width": None if link_dead else current_width,
@@ -262,10 +266,10 @@ def scan_pci_gpus(root="/"):
     return gpus
 
 
-def parse_lspci_vmmn(text):
+def parse_lspci_vmmn(text: Optional[str]) -> List[Dict[str, str]]:
     """``lspci -vmmnD`` output -> one dict per device (keys as lspci prints them: Slot, Class, ...)."""
     devices = []
-    current = {}
+    current: Dict[str, str] = {}
     for line in (text or "").splitlines():
         if not line.strip():
             if current:
@@ -281,7 +285,7 @@ def parse_lspci_vmmn(text):
     return devices
 
 
-def lspci_gpus(text):
+def lspci_gpus(text: Optional[str]) -> List[Gpu]:
     """NVIDIA display devices from ``lspci -vmmnD`` output, in the shape of :func:`scan_pci_gpus`."""
     gpus = []
     for dev in parse_lspci_vmmn(text):
@@ -318,7 +322,7 @@ def lspci_gpus(text):
     return gpus
 
 
-def merge_lspci(gpus, lspci):
+def merge_lspci(gpus: List[Gpu], lspci: List[Gpu]) -> List[Gpu]:
     """Enrich sysfs GPUs with lspci's view; lspci alone when sysfs showed none (no /sys mounted)."""
     if not gpus:
         return [dict(g) for g in lspci]
@@ -339,7 +343,7 @@ def merge_lspci(gpus, lspci):
 
 # --- nvidia-smi ----------------------------------------------------------------------------------
 
-def _smi_value(key, raw):
+def _smi_value(key: str, raw: str) -> Any:
     raw = raw.strip()
     if raw in _SMI_MISSING or raw.startswith("[N/A") or raw.startswith("[Not Supported"):
         return None
@@ -352,7 +356,7 @@ def _smi_value(key, raw):
     return raw
 
 
-def parse_nvidia_smi(text):
+def parse_nvidia_smi(text: Optional[str]) -> Dict[str, Any]:
     """Parse dlrig's ``nvidia-smi --query-gpu=... --format=csv,noheader,nounits`` output.
 
     Returns ``{"gpus": [...], "errors": [...], "driver_answers": bool}``: one dict per GPU row
@@ -374,7 +378,7 @@ def parse_nvidia_smi(text):
     return {"gpus": gpus, "errors": errors, "driver_answers": bool(gpus)}
 
 
-def merge_nvidia_smi(gpus, smi):
+def merge_nvidia_smi(gpus: List[Gpu], smi: Dict[str, Any]) -> List[Gpu]:
     """Attach each nvidia-smi row to the PCI GPU at the same address (key ``smi``).
 
     A GPU named in a device-handle error is marked not present. Rows for addresses sysfs did not
@@ -389,7 +393,7 @@ def merge_nvidia_smi(gpus, smi):
         gpu["smi"] = rows.pop(address, None)
         if address in failed:
             gpu["present"] = False
-            gpu["problems"] = list(gpu["problems"]) + ["nvidia-smi: " + failed[address]]
+            gpu["problems"] = [*gpu["problems"], "nvidia-smi: " + failed[address]]
         merged.append(gpu)
     for address in sorted(rows):
         row = rows[address]
@@ -421,7 +425,7 @@ def merge_nvidia_smi(gpus, smi):
 
 # --- CPU, memory, kernel, firmware ----------------------------------------------------------------
 
-def cpu_info(root="/"):
+def cpu_info(root: str = "/") -> Dict[str, Any]:
     """``{"cpu_model": ..., "cpu_threads": n}`` from ``/proc/cpuinfo`` (x86 ``model name``; Arm fallbacks)."""
     text = read_text(root, "proc/cpuinfo") or ""
     model = None
@@ -437,14 +441,14 @@ def cpu_info(root="/"):
     return {"cpu_model": model, "cpu_threads": threads or None}
 
 
-def memory_kib(root="/"):
+def memory_kib(root: str = "/") -> Optional[int]:
     """``MemTotal`` of ``/proc/meminfo`` in KiB, or ``None``."""
     text = read_text(root, "proc/meminfo") or ""
     match = re.search(r"^MemTotal:\s+(\d+)\s*kB", text, re.MULTILINE)
     return int(match.group(1)) if match else None
 
 
-def kernel_release(root="/"):
+def kernel_release(root: str = "/") -> Optional[str]:
     """The running kernel's release (``/proc/sys/kernel/osrelease``, what ``uname -r`` prints)."""
     return read_text(root, "proc/sys/kernel/osrelease")
 
@@ -452,7 +456,7 @@ def kernel_release(root="/"):
 _OS_NAMES = {"ubuntu": "Ubuntu", "debian": "Debian"}
 
 
-def os_release(root="/"):
+def os_release(root: str = "/") -> Optional[Dict[str, str]]:
     """``{"distribution": "Ubuntu", "release": "18.04"}`` from ``/etc/os-release`` (or
     ``/usr/lib/os-release``), named as Ansible's facts name them; ``None`` when neither is readable."""
     text = read_text(root, "etc/os-release") or read_text(root, "usr/lib/os-release")
@@ -471,7 +475,7 @@ def os_release(root="/"):
     return {"distribution": name, "release": release}
 
 
-def secure_boot_state(root="/"):
+def secure_boot_state(root: str = "/") -> str:
     """``enabled``, ``disabled``, ``unsupported`` (booted without EFI) or ``unknown``.
 
     The EFI variable's file holds 4 bytes of attributes, then the value: its last byte is 1 when
@@ -485,7 +489,7 @@ def secure_boot_state(root="/"):
     return "enabled" if bytearray(data)[-1] == 1 else "disabled"
 
 
-def nvidia_module(root="/"):
+def nvidia_module(root: str = "/") -> Dict[str, Any]:
     """``{"loaded": bool, "version": str|None}`` from ``/proc/modules`` or ``/sys/module/nvidia``."""
     modules = read_text(root, "proc/modules") or ""
     loaded = any(line.split(" ", 1)[0] == "nvidia" for line in modules.splitlines())
@@ -495,7 +499,7 @@ def nvidia_module(root="/"):
     return {"loaded": loaded, "version": version}
 
 
-def host_facts(root="/"):
+def host_facts(root: str = "/") -> Dict[str, Any]:
     """Everything :mod:`hardware_facts` reports that needs no command: GPUs, CPU, RAM, kernel, firmware."""
     kib = memory_kib(root)
     cpu = cpu_info(root)
@@ -514,7 +518,8 @@ def host_facts(root="/"):
     }
 
 
-def detect(root="/", lspci_text=None, nvidia_smi_text=None):
+def detect(root: str = "/", lspci_text: Optional[str] = None,
+           nvidia_smi_text: Optional[str] = None) -> Dict[str, Any]:
     """The whole ``dlrig_hardware`` fact from the trees under ``root`` and the commands' outputs.
 
     ``lspci_text``: ``lspci -vmmnD`` output, or ``None`` when lspci is not installed or failed.
@@ -524,7 +529,7 @@ def detect(root="/", lspci_text=None, nvidia_smi_text=None):
     facts = host_facts(root)
     if lspci_text is not None:
         facts["gpus"] = merge_lspci(facts["gpus"], lspci_gpus(lspci_text))
-    smi = {"gpus": [], "errors": [], "driver_answers": False}
+    smi: Dict[str, Any] = {"gpus": [], "errors": [], "driver_answers": False}
     if nvidia_smi_text is not None:
         smi = parse_nvidia_smi(nvidia_smi_text)
     facts["gpus"] = merge_nvidia_smi(facts["gpus"], smi)

@@ -98,12 +98,15 @@ ansible_facts:
           description:
             - nvidia-smi's rows (C(index), C(pci_address), C(name), C(memory_total_mib), C(power_limit_w),
               C(power_min_limit_w), C(power_max_limit_w), C(power_default_limit_w), C(driver_version),
-              C(current_link_gen), C(current_link_width), C(max_link_gen), C(max_link_width)); values nvidia-smi
-              reports as C([N/A]) or C([Not Supported]) are null. Empty when the driver does not answer.
+              C(current_link_gen), C(current_link_width), C(max_link_gen), C(max_link_width)); values
+              nvidia-smi reports as C([N/A]) or C([Not Supported]) are null. Empty when the driver does not
+              answer.
           type: list
           elements: dict
         nvidia_smi_errors:
-          description: Lines of nvidia-smi output that were not GPU rows (e.g. "Unable to determine the device handle").
+          description:
+            - Lines of nvidia-smi output that were not GPU rows
+              (e.g. "Unable to determine the device handle").
           type: list
           elements: dict
         driver_answers:
@@ -144,39 +147,43 @@ ansible_facts:
               C({report, verdict, power}), or null when there is none.
           type: dict
         commands:
-          description: The commands that ran, each with its C(path) and exit status C(rc) (absent when not found).
+          description:
+            - The commands that ran, each with its C(path) and exit status C(rc) (absent when not found).
           type: dict
-          sample: {"lspci": {"path": "/usr/bin/lspci", "rc": 0}, "nvidia_smi": {"path": "/usr/bin/nvidia-smi", "rc": 0}}
+          sample:
+            lspci: {"path": "/usr/bin/lspci", "rc": 0}
+            nvidia_smi: {"path": "/usr/bin/nvidia-smi", "rc": 0}
 """
 
 import json
 import os
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dlrig.rig.plugins.module_utils import hwdetect
 
 
-def _find(module, name):
+def _find(module: AnsibleModule, name: str) -> Optional[str]:
     """An executable's path: an absolute/relative path as given, else looked up in PATH; None when absent."""
     if os.sep in name:
         return name if os.access(name, os.X_OK) else None
     return module.get_bin_path(name, required=False)
 
 
-def _run(module, executable, args):
+def _run(module: AnsibleModule, executable: str, args: List[str]) -> Tuple[int, str]:
     """Run without a shell; return (rc, stdout + stderr)."""
-    rc, out, err = module.run_command([executable] + args, check_rc=False, environ_update={"LC_ALL": "C"})
+    rc, out, err = module.run_command([executable, *args], check_rc=False, environ_update={"LC_ALL": "C"})
     return rc, (out or "") + (err or "")
 
 
-def _verify_power(path):
+def _verify_power(path: Optional[str]) -> Optional[Dict[str, Any]]:
     """The ``power`` section of the last verification report (with the report's path), or None."""
     if not path:
         return None
     try:
         with open(path) as handle:
             report = json.load(handle)
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
     power = report.get("power") if isinstance(report, dict) else None
     if not isinstance(power, dict):
@@ -184,7 +191,7 @@ def _verify_power(path):
     return {"report": path, "verdict": report.get("verdict"), "power": power}
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             sysfs_root=dict(type="path", default="/"),
@@ -194,7 +201,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    commands = {}
+    commands: Dict[str, Dict[str, Any]] = {}
     lspci_text = None
     lspci = _find(module, module.params["lspci"])
     if lspci:

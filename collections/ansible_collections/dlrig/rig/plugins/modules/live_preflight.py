@@ -22,7 +22,8 @@ author: dlrig contributors
 options:
   detected:
     description:
-      - The detected hardware (the C(dlrig_hardware) fact's value). Defaults to the host's C(dlrig_hardware) fact.
+      - The detected hardware (the C(dlrig_hardware) fact's value). Defaults to the host's
+        C(dlrig_hardware) fact.
     type: dict
   strict:
     description: Fail on warnings too.

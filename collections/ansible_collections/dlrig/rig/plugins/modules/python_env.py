@@ -80,9 +80,9 @@ options:
     default: 60
   installer:
     description:
-      - What fills the staging environment from the lock. C(uv) runs C(uv pip install --require-hashes --no-deps
+      - "What fills the staging environment from the lock. C(uv) runs C(uv pip install --require-hashes --no-deps
         --only-binary :all: --compile-bytecode) with the same mirrors (no resolution: every pin is exact and
-        hashed); C(pip) runs C(pip install --require-hashes --no-deps --only-binary=:all:), the fallback.
+        hashed); C(pip) runs C(pip install --require-hashes --no-deps --only-binary=:all:), the fallback."
     type: str
     choices: [uv, pip]
     default: pip
@@ -123,9 +123,9 @@ options:
     default: 1
   timeout:
     description:
-      - Longest time the build may take, in seconds; C(0) for no limit. The module enforces it itself: a step
+      - "Longest time the build may take, in seconds; C(0) for no limit. The module enforces it itself: a step
         still running at the deadline is killed with its whole process group, the staging directory is
-        removed and the module fails with C(Timeout exceeded); the previous environment stays active.
+        removed and the module fails with C(Timeout exceeded); the previous environment stays active."
       - Run the task with C(async) a little longer than this (roles/python_env adds a margin) as a backstop.
         Ansible's async watchdog alone is not enough (ansible-core 2.16 sets the job's process group in the
         parent after fork, so a module that has already started its children can stay outside the group it
@@ -181,6 +181,7 @@ previous:
   returned: always
 """
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -466,13 +467,11 @@ def run(cmd, what, deadline=None, env=None):
     try:
         output, _ = proc.communicate(timeout=left)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
         output, _ = proc.communicate()
         raise BuildError("Timeout exceeded: %s was still running at the build's time limit; it was stopped"
-                         % what, (output or "")[-6000:])
+                         % what, (output or "")[-6000:]) from None
     if proc.returncode != 0:
         raise BuildError("%s failed (exit %d)" % (what, proc.returncode), output[-6000:])
     return output
@@ -593,7 +592,7 @@ def plan_and_apply(module, deadline=None):
     try:
         packages = parse_lock(lock_text)
     except ValueError as exc:
-        raise BuildError("lock: %s" % exc)
+        raise BuildError("lock: %s" % exc) from exc
     key = env_key(lock_text, params["python"])
     link = os.path.join(prefix, name)
     final = os.path.join(prefix, "%s-%s" % (name, key))
@@ -713,7 +712,7 @@ def main():
         check_params(module.params)   # before the lock file below: its path is formed from name and prefix
         if not module.check_mode:
             os.makedirs(prefix, mode=0o755, exist_ok=True)
-            handle = open(os.path.join(prefix, ".%s.lock" % module.params["name"]), "a")
+            handle = open(os.path.join(prefix, ".%s.lock" % module.params["name"]), "a")  # noqa: SIM115 (held: the lock)
             fcntl.flock(handle, fcntl.LOCK_EX)
         result = plan_and_apply(module, deadline)
     except BuildError as exc:
