@@ -108,7 +108,7 @@ def build_document(args: argparse.Namespace, *, detector: Any = None) -> dict[st
     from dlrig.plan.parse import parse_host
 
     hosts = load_hosts_from(args)
-    return plan_document([parse_host(name, hostvars) for name, hostvars in hosts], hosts)
+    return plan_document([parse_host(name, hostvars) for name, hostvars in hosts], hosts, limit=args.limit)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, *, detector: Any = None) -> int:

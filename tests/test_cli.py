@@ -213,7 +213,7 @@ def test_missing_inventory_is_bad_input(tmp_path):
 
 
 def test_unexpected_errors_are_one_line_without_traceback(monkeypatch):
-    def boom(plans, hostvars=()):
+    def boom(plans, hostvars=(), limit=None):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr("dlrig.output.document.plan_document", boom)

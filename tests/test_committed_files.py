@@ -45,6 +45,8 @@ CITED_HOSTS = {
     "www.tomshardware.com": "GPU transient measurements (dlrig/data/power_fit.yml)",
     "www.heise.de": "GPU transient measurements (dlrig/data/power_fit.yml)",
     "geektopia.es": "GPU card dimensions (dlrig/data/power_fit.yml)",
+    "labs.anandtech.com": "the ATX 3 200 % excursion line (dlrig/data/power_fit.yml)",
+    "hwbusters.com": "measured RTX 4090 power peaks (dlrig/data/power_fit.yml)",
     "www.ubuntu.com": "a URL of Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
     "help.ubuntu.com": "a URL of Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",
     "bugs.launchpad.net": "a URL of Ubuntu 18.04's own /etc/os-release (molecule/reference/prepare.yml)",

@@ -221,3 +221,31 @@ def test_two_lines_in_one_slot_are_refused():
         parse_host("deep-al", data)
     assert err.value.path == "hardware.gpus[1].slot"
     assert "already taken by hardware.gpus[0]" in err.value.problem
+
+
+# --- estimates: what no public source was found for is marked, and the report says so ----------------
+
+def test_unverified_figures_say_why_and_are_reported_as_estimates():
+    tr = DATA["transients"]
+    marked = [e for e in [*tr["architectures"], *tr["psu_standards"], *tr["excursions_atx3"], *DATA["gpus"],
+                          *DATA["motherboards"]] if e.get("unverified")]
+    assert {e.get("arch") for e in marked} >= {"Maxwell", "Pascal", "Volta", "Turing", "Hopper"}
+    for entry in marked:
+        assert any(word in entry["source"] for word in ("estimate", "not re-read", "not found")), entry
+    from dlrig.checks._fitdata import spike_estimated
+
+    assert spike_estimated("Turing") and spike_estimated("Kepler")  # unverified / not listed
+    assert not spike_estimated("Ampere") and not spike_estimated("Ada")  # measured (facts.md, hwb-4090)
+    reference = check_transients(plan())
+    (gpu,) = reference.figures["gpus"]
+    assert gpu["estimated"] is True and gpu["source"].endswith("(unverified)")
+    assert reference.figures["tolerance_estimated"] is False  # ATX 2: the rating itself
+    atx3 = check_transients(plan(psu={"watts": 1000, "efficiency": "platinum", "standard": "atx3"}))
+    assert atx3.figures["tolerance_estimated"] is True and "(unverified)" in atx3.figures["source"]
+    fit = check_fit(plan()).figures
+    assert fit["positions_estimated"] is True and fit["cards"][0]["form_estimated"] is True
+    declared = copy.deepcopy(REFERENCE["hardware"]["motherboard"])
+    declared["gpu_slot_positions"] = [1, 5, 3, 7]
+    fit = check_fit(plan([{"model": "GeForce RTX 2070", "count": 1, "watts": 185, "slot_width": 2}],
+                         motherboard=declared)).figures
+    assert fit["positions_estimated"] is False and fit["cards"][0]["form_estimated"] is False

@@ -59,10 +59,23 @@ def test_the_reference_report_shows_the_new_checks_ok_in_text_and_json():
     assert found["circuit"]["skipped"] is True  # the reference declares no circuit
     code, text, _ = run_cli([])
     assert code == 0
-    assert "power budget with transients (1-10 ms)" in text
-    assert "spike    240 W (x1.3)" in text  # the spike column: 185 W x 1.3
-    assert "slot map (7 expansion slots, assumed)" in text
-    assert "GPU slot 1 x16   GPU 1 GeForce RTX 2070 (2-slot open-air)" in text
+    lines = text.splitlines()
+    # the power budget's spike column: every part sustained and in the 1-10 ms excursions
+    header = next(line for line in lines if line.strip().startswith("power budget"))
+    assert header.split()[2:] == ["sustained", "spike", "(1-10", "ms", "excursions)"]
+    gpu = next(line for line in lines if line.strip().startswith("GPU 1x GeForce RTX 2070"))
+    assert gpu.split()[-6:] == ["185", "W", "240", "W", "x1.3", "est."]  # 185 W x 1.3, an estimate
+    cpu = next(line for line in lines if line.strip().startswith("CPU AMD"))
+    assert cpu.split()[-4:] == ["180", "W", "180", "W"]  # the rest of the build spikes with nothing
+    peak = next(line for line in lines if line.strip().startswith("max draw"))
+    assert peak.split()[2:6] == ["416", "W", "472", "W"]
+    assert "est.: an estimated spike factor, no public measurement found" in text
+    assert "transients (1-10 ms): spike 472 W against the 1000 W that the 1000 W ATX2 PSU rides (100 %)" \
+        in text
+    assert found["psu_headroom"]["spike_peak_w"] == 471.5
+    assert [i["spike_w"] for i in found["psu_headroom"]["items"]][-1] == 240.5
+    assert "slot map (7 expansion slots, assumed; slot positions estimated)" in text
+    assert "GPU slot 1 x16   GPU 1 GeForce RTX 2070 (2-slot est. open-air)" in text
 
 
 def test_two_boxes_on_one_circuit_get_one_line_each_with_both(tmp_path):
@@ -76,9 +89,35 @@ def test_two_boxes_on_one_circuit_get_one_line_each_with_both(tmp_path):
     assert [c["status"] for c in circuits] == ["ok", "ok"]
     assert all([h["name"] for h in c["hosts"]] == ["box1", "box2"] for c in circuits)
     assert circuits[0]["total_wall_w"] == circuits[1]["total_wall_w"] > 2000
+    (entry,) = document["circuits"]  # one entry per named circuit, both hosts counted on it
+    assert (entry["name"], entry["status"], entry["counted"]) == ("lab-a", "ok", ["box1", "box2"])
+    assert entry["total_wall_w"] == circuits[0]["total_wall_w"] and entry["continuous_w"] == 2944
+    assert entry["limit"] is None and entry["not_counted"] is None
     _, text, _ = run_cli(["-i", path])
-    assert text.count("circuit lab-a: box1 1076 W + box2 1076 W = 2152 W at the wall") == 2
-    assert "of 2944 W continuous (230 V x 16 A x 80 %)" in text
+    lines = [line for line in text.splitlines() if "lab-a:" in line and "continuous (" in line]
+    assert lines == ["  OK   lab-a: box1 1076 W + box2 1076 W = 2152 W (9.4 A) of 2944 W continuous "
+                     "(230 V x 16 A x 80 %)"]  # one line for the circuit, not one per host
+    assert text.index("wall circuits") > text.index("box2  FAIL")
+
+
+def test_a_limited_run_names_the_hosts_it_did_not_count(tmp_path):
+    four = [{"model": "GeForce RTX 2070", "count": 4, "watts": 185}]
+    circuit = {"circuit": {"name": "lab-a", "volts": 115, "amps": 15}, "mains_v": 115}
+    path = inventory(tmp_path, {"box1": box(four, **circuit), "box2": box(four, **circuit)})
+    code, out, _ = run_cli(["-i", path, "--limit", "box1", "--format", "json"])
+    document = valid(json.loads(out))
+    (entry,) = document["circuits"]
+    assert entry["counted"] == ["box1"] and entry["limit"] == "box1"
+    assert entry["not_counted"] == "hosts of the inventory outside --limit box1"
+    assert entry["status"] == "ok"  # box1 alone (about 1089 W at 115 V) fits 115 V x 15 A x 80 % = 1380 W
+    assert "not counted: hosts of the inventory outside --limit box1" in checks(document["hosts"][0])[
+        "circuit"]["message"]
+    _, text, _ = run_cli(["-i", path, "--limit", "box1"])
+    assert "lab-a: box1 1089 W = 1089 W (9.5 A) of 1380 W continuous (115 V x 15 A x 80 %); not counted: " \
+           "hosts of the inventory outside --limit box1" in text
+    # both together: the same circuit fails (2152 W > the 1725 W breaker)
+    code, out, _ = run_cli(["-i", path, "--format", "json"])
+    assert code == 1 and json.loads(out)["circuits"][0]["status"] == "fail"
 
 
 def test_a_circuit_given_two_ratings_is_bad_input(tmp_path):
@@ -134,3 +173,28 @@ def test_live_warns_from_the_last_verify_report_and_the_document_validates():
     measured = checks(host)["measured_power"]
     assert measured["status"] == "warn" and measured["gpus"][0]["over_budget"] is True
     assert "drew 214.9 W, above its declared 185 W" in measured["message"]
+
+
+def test_live_text_shows_the_measured_figures_per_gpu():
+    detected = facts("rtx2070")
+    detected["verify_power"] = {"report": "/var/lib/dlrig/verify-report.json", "verdict": "pass", "power": {
+        "error": None, "interval_s": 0.5, "samples": 80,
+        "cpu_package": {"peak_w": 150.2, "mean_w": 120.0, "samples": 80}, "cpu_package_note": None,
+        "gpus": [{"index": 0, "name": "NVIDIA GeForce RTX 2070", "samples": 80, "peak_w": 188.5,
+                  "mean_w": 176.4, "limit_w": 185.0, "peak_temp_c": 87.0,
+                  "throttle_reasons": ["sw_thermal_slowdown"]}]}}
+    (host,) = live_document(detected)["hosts"]
+    gpu = checks(host)["measured_power"]["gpus"][0]
+    assert gpu["verdict"] == "warn" and gpu["throttled_heat"] and not gpu["over_budget"]
+    args = build_parser().parse_args(["--live"])
+
+    def detector(inventories: Any, pattern: Any, names: list[str], module_args: Any, become: Any) -> Any:
+        return {name: Detection(name, facts=detected) for name in names}
+
+    out = io.StringIO()
+    cli.run(args, out, detector=detector)
+    text = out.getvalue()
+    assert "  measured under load (verify report /var/lib/dlrig/verify-report.json)" in text
+    assert ("    GPU 0 NVIDIA GeForce RTX 2070: peak 188.5 W, mean 176.4 W of 185 W declared; limit 185 W; "
+            "peak 87 °C; throttled: sw_thermal_slowdown  WARN") in text
+    assert "    CPU package (RAPL): peak 150.2 W, mean 120 W of 180 W declared" in text

@@ -80,6 +80,12 @@ def spike_factor(arch: str | None) -> tuple[float, str]:
     return float(found.value), f"{arch}: {found.source}" + (" (unverified)" if found.unverified else "")
 
 
+def spike_estimated(arch: str | None) -> bool:
+    """Whether the spike factor of ``arch`` is an estimate: not listed (the default) or marked unverified."""
+    found = load().factors.get((arch or "").lower())
+    return found is None or found.unverified
+
+
 def card_form(model: str) -> CardForm | None:
     return load().cards.get(normalise(model))
 

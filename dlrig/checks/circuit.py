@@ -31,18 +31,22 @@ CHECK_ID = "circuit"
 # host naming the same circuit. Outside a report (a single-host action, a what-if) the host stands alone.
 _HOSTS: contextvars.ContextVar[tuple[HostPlan, ...]] = contextvars.ContextVar("dlrig_circuit_hosts",
                                                                               default=())
+# The --limit pattern of the run (None: the whole inventory): hosts it left out are not counted.
+_LIMIT: contextvars.ContextVar[str | None] = contextvars.ContextVar("dlrig_circuit_limit", default=None)
 
 
 @contextmanager
-def hosts_together(plans: Sequence[HostPlan]) -> Iterator[None]:
+def hosts_together(plans: Sequence[HostPlan], limit: str | None = None) -> Iterator[None]:
     """Count ``plans`` together on their circuits while checks run (InputError on a circuit given two
-    ratings)."""
+    ratings); ``limit``: the run's --limit pattern, named in every circuit's result."""
     validate_circuits(plans)
     token = _HOSTS.set(tuple(plans))
+    limit_token = _LIMIT.set(limit)
     try:
         yield
     finally:
         _HOSTS.reset(token)
+        _LIMIT.reset(limit_token)
 
 
 def wall_w(plan: HostPlan) -> float | None:
@@ -73,31 +77,36 @@ def validate_circuits(plans: Sequence[HostPlan]) -> None:
                                  f"but {getattr(circuit, key):g} here; one circuit has one rating")
 
 
-def circuit_results(plans: Sequence[HostPlan]) -> dict[str, CheckResult]:
-    """The ``circuit`` result of every host, all the hosts of each circuit counted together."""
-    validate_circuits(plans)
+def _groups(plans: Sequence[HostPlan]) -> dict[str, list[HostPlan]]:
     groups: dict[str, list[HostPlan]] = {}
     for plan in plans:
         if plan.power.circuit is not None:
             groups.setdefault(plan.power.circuit.name, []).append(plan)
+    return groups
+
+
+def circuit_results(plans: Sequence[HostPlan], limit: str | None = None) -> dict[str, CheckResult]:
+    """The ``circuit`` result of every host, all the hosts of each circuit counted together."""
+    validate_circuits(plans)
+    groups = _groups(plans)
     results: dict[str, CheckResult] = {}
     for plan in plans:
         if plan.power.circuit is None:
             results[plan.name] = skipped(CHECK_ID, "power.circuit is not declared")
         else:
-            results[plan.name] = check_circuit(plan, groups[plan.power.circuit.name])
+            results[plan.name] = check_circuit(plan, groups[plan.power.circuit.name], limit)
     return results
 
 
-def circuit_line(check: Mapping[str, Any]) -> list[str]:
-    """The per-circuit line under the check's row."""
-    if check.get("skipped"):
-        return []
-    hosts = " + ".join(f"{h['name']} {num(round(h['wall_w']))} W" for h in check["hosts"]
-                       if h["wall_w"] is not None)
-    return [f"  circuit {check['circuit']}: {hosts} = {num(round(check['total_wall_w']))} W at the wall "
-            f"({num(check['amps_drawn'])} A) of {num(check['continuous_w'])} W continuous "
-            f"({num(check['volts'])} V x {num(check['amps'])} A x {num(check['continuous_pct'])} %)"]
+def circuits(plans: Sequence[HostPlan], limit: str | None = None) -> list[dict[str, Any]]:
+    """One entry per named circuit (the document's ``circuits``): its figures, the hosts counted on it and
+    its verdict, in the order the circuits are first named."""
+    out = []
+    for name, hosts in _groups(plans).items():
+        result = check_circuit(hosts[0], hosts, limit)
+        out.append({"name": name, "status": result.status, "message": result.message,
+                    **{k: v for k, v in result.figures.items() if k != "circuit"}})
+    return out
 
 
 def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
@@ -107,7 +116,7 @@ def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
 
 
 @plan_check(CHECK_ID, order=55, figures=("circuit", "total_wall_w", "continuous_w", "load_pct"),
-            key_figures=key_figures, details=circuit_line)
+            key_figures=key_figures)
 def check_circuit_of(plan: HostPlan) -> CheckResult:
     """The registered check: ``plan``'s circuit with the hosts of the report on the same circuit."""
     circuit = plan.power.circuit
@@ -115,11 +124,13 @@ def check_circuit_of(plan: HostPlan) -> CheckResult:
              and p.power.circuit.name == circuit.name]
     if plan.name not in {p.name for p in peers}:
         peers = [plan, *peers]
-    return check_circuit(plan, [plan if p.name == plan.name else p for p in peers])
+    return check_circuit(plan, [plan if p.name == plan.name else p for p in peers], _LIMIT.get())
 
 
-def check_circuit(plan: HostPlan, hosts: Sequence[HostPlan] | None = None) -> CheckResult:
-    """``plan``'s circuit with every host on it (``hosts``, default: ``plan`` alone)."""
+def check_circuit(plan: HostPlan, hosts: Sequence[HostPlan] | None = None,
+                  limit: str | None = None) -> CheckResult:
+    """``plan``'s circuit with every host on it (``hosts``, default: ``plan`` alone); ``limit``: the run's
+    --limit pattern (hosts it left out are not counted, and the result says so)."""
     circuit = plan.power.circuit
     if circuit is None:
         return skipped(CHECK_ID, "power.circuit is not declared")
@@ -139,12 +150,20 @@ def check_circuit(plan: HostPlan, hosts: Sequence[HostPlan] | None = None) -> Ch
         "amps_drawn": round(total / circuit.volts, 1), "source": data.circuit_source,
     }
     undeclared = [h["name"] for h in listed if h["wall_w"] is None]
+    not_counted = []
+    if undeclared:
+        not_counted.append(f"{', '.join(undeclared)} (no hardware declared)")
+    if limit is not None:
+        not_counted.append(f"hosts of the inventory outside --limit {limit}")
+    figures["counted"] = [h["name"] for h in listed if h["wall_w"] is not None]
+    figures["limit"] = limit
+    figures["not_counted"] = "; ".join(not_counted) or None
     names = " + ".join(f"{h['name']} {fmt_w(h['wall_w'])}" for h in listed if h["wall_w"] is not None)
     what = (f"circuit {circuit.name} ({circuit.volts:g} V / {circuit.amps:g} A = {fmt_w(rating)}; "
             f"{data.continuous_pct:g} % continuous = {fmt_w(continuous)}): {names or 'nothing declared'} "
             f"= {fmt_w(total)} at the wall ({figures['amps_drawn']:g} A)")
-    if undeclared:
-        what += f"; not counted (no hardware declared): {', '.join(undeclared)}"
+    if not_counted:
+        what += f"; not counted: {figures['not_counted']}"
     if total > rating:
         return CheckResult(CHECK_ID, "fail", f"{what}: above the breaker's rating; the breaker trips — "
                            "move a host to another circuit or set power_limit_w on the GPUs", figures)

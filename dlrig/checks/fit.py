@@ -45,6 +45,14 @@ def _form(gpu: GpuDecl) -> tuple[float, str, str]:
     return (width if width is not None else ASSUMED_WIDTH), (cooler or ASSUMED_COOLER), source
 
 
+def _form_estimated(gpu: GpuDecl) -> bool:
+    """Whether the card's thickness is an estimate: assumed, or the catalogue's figure marked unverified."""
+    if gpu.slot_width is not None:
+        return False
+    form = card_form(gpu.model)
+    return form is None or form.unverified
+
+
 def _assign(gpus: list[GpuDecl], slots: int) -> list[tuple[GpuDecl, int | None]]:
     """Every card with its GPU slot (1-based; None when the board has no free slot left for it)."""
     taken = {g.slot + i for g in gpus if g.slot is not None for i in range(g.count)}
@@ -65,12 +73,15 @@ def slot_map(check: Mapping[str, Any]) -> list[str]:
         return []
     cards = {c["index"]: c for c in check["cards"]}
     lines = [f"  slot map ({num(check['expansion_slots'])} expansion slots"
-             f"{'' if check['case_declared'] else ', assumed'})"]
+             f"{'' if check['case_declared'] else ', assumed'}"
+             f"{'; slot positions estimated' if check.get('positions_estimated') else ''})"]
     for row in check["slots"]:
         where = f"GPU slot {row['gpu_slot']} x{row['lanes']}" if row["gpu_slot"] else ""
         if row["card"]:
             card = cards[row["card"]]
-            what = f"GPU {card['index']} {card['model']} ({num(card['slot_width'])}-slot {card['cooler']})"
+            est = " est." if card.get("form_estimated") else ""
+            what = (f"GPU {card['index']} {card['model']} ({num(card['slot_width'])}-slot{est} "
+                    f"{card['cooler']})")
         elif row["covered_by"]:
             what = f"covered by GPU {row['covered_by']}"
         else:
@@ -98,6 +109,7 @@ def check_fit(plan: HostPlan) -> CheckResult:
         return skipped(CHECK_ID, "no GPU declared")
     board = hw.motherboard
     data = load()
+    positions_estimated = False
     if board.gpu_slot_positions is not None:
         positions, positions_source = list(board.gpu_slot_positions), "inventory"
     else:
@@ -108,6 +120,7 @@ def check_fit(plan: HostPlan) -> CheckResult:
                            "position of each GPU slot, e.g. [1, 3, 5, 7])")
         positions = list(known.value)
         positions_source = f"catalogue: {known.source}" + (" (unverified)" if known.unverified else "")
+        positions_estimated = known.unverified
     case_declared = hw.case is not None
     case_slots = hw.case.expansion_slots if hw.case else data.default_expansion_slots
 
@@ -117,7 +130,9 @@ def check_fit(plan: HostPlan) -> CheckResult:
     for index, (gpu, slot) in enumerate(_assign(hw.gpus, len(board.gpu_slots)), start=1):
         width, cooler, source = _form(gpu)
         card: dict[str, Any] = {"index": index, "model": gpu.model, "gpu_slot": slot, "slot_width": width,
-                                "cooler": cooler, "form_source": source, "position": None, "covers": []}
+                                "cooler": cooler, "form_source": source,
+                                "form_estimated": _form_estimated(gpu),
+                                "position": None, "covers": []}
         cards.append(card)
         if slot is None:
             problems.append(f"GPU {index} ({gpu.model}) has no GPU slot left on the board")
@@ -154,6 +169,7 @@ def check_fit(plan: HostPlan) -> CheckResult:
     last = placed[-1] if placed else None
     figures: dict[str, Any] = {
         "expansion_slots": case_slots, "case_declared": case_declared, "positions_source": positions_source,
+        "positions_estimated": positions_estimated,
         "case_source": "inventory" if case_declared else f"assumed: {data.case_source}",
         "cards": cards, "slots": slots_map, "airflow": airflow, "fits_case": not beyond,
         "last_card_fits": bool(last) and last not in beyond, "passive": passive,

@@ -80,6 +80,7 @@ def compare_measured(plan: HostPlan, verify_power: Mapping[str, Any]) -> CheckRe
             entry["throttled_heat"] = True
             findings.append(f"{who} throttled for heat ({', '.join(heat_hits)}) at "
                             f"{num(measured.get('peak_temp_c'))} °C: check its airflow")
+        entry["verdict"] = "warn" if entry["over_budget"] or power_hits or heat_hits else "ok"
         gpus.append(entry)
     cpu = power.get("cpu_package") or None
     cpu_w = plan.hardware.cpu.watts if plan.hardware and plan.hardware.cpu else None
@@ -95,7 +96,34 @@ def compare_measured(plan: HostPlan, verify_power: Mapping[str, Any]) -> CheckRe
     return CheckResult(CHECK_ID, "ok", f"measured under load within the declared budget: {peaks}", figures)
 
 
-@live_check(CHECK_ID, order=70)
+def _w(value: Any) -> str:
+    return "?" if value is None else f"{num(value)} W"
+
+
+def measured_lines(check: Mapping[str, Any]) -> list[str]:
+    """Under the live report's row: per GPU its measured peak and mean draw against the declared watts (or
+    power_limit_w), the limit the driver enforced, its peak temperature, throttle reasons and verdict; the
+    CPU package's RAPL peak."""
+    if check.get("skipped") or not check.get("gpus"):
+        return []
+    lines = [f"  measured under load (verify report {check.get('report') or '?'})"]
+    for gpu in check["gpus"]:
+        temp = "?" if gpu.get("peak_temp_c") is None else f"{num(gpu['peak_temp_c'])} °C"
+        reasons = ", ".join(gpu.get("throttle_reasons") or []) or "none"
+        lines.append(f"    GPU {gpu.get('index')} {gpu['model']}: peak {_w(gpu['peak_w'])}, "
+                     f"mean {_w(gpu['mean_w'])} "
+                     f"of {_w(gpu['declared_w'])} declared; limit {_w(gpu['limit_w'])}; peak {temp}; "
+                     f"throttled: {reasons}  {str(gpu.get('verdict') or '').upper()}".rstrip())
+    cpu = check.get("cpu_package")
+    if cpu and cpu.get("peak_w") is not None:
+        lines.append(f"    CPU package (RAPL): peak {_w(cpu['peak_w'])}, mean {_w(cpu.get('mean_w'))} of "
+                     f"{_w(check.get('cpu_declared_w'))} declared")
+    elif check.get("cpu_package_note"):
+        lines.append(f"    CPU package: {check['cpu_package_note']}")
+    return lines
+
+
+@live_check(CHECK_ID, order=70, details=measured_lines)
 def run(ctx: Context) -> CheckResult | None:
     verify_power = (ctx.facts or {}).get("verify_power")
     if not isinstance(verify_power, Mapping) or not isinstance(verify_power.get("power"), Mapping):

@@ -38,6 +38,22 @@ def power_items(hw: Hardware) -> list[dict[str, Any]]:
     return items
 
 
+def with_spikes(hw: Hardware, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The budget's spike column: every part's watts in the GPUs' millisecond excursions (the
+    psu_transients check's figures, dlrig/data/power_fit.yml): a GPU line x its architecture's spike
+    factor (``spike_factor``, ``spike_estimated`` when the factor is not sourced), the rest as it is."""
+    from dlrig.checks._fitdata import spike_estimated, spike_factor
+
+    gpu_items = [i for i in items if "each_w" in i]
+    out = [{**i, "spike_w": i["watts"]} for i in items if "each_w" not in i]
+    for item, gpu in zip(gpu_items, hw.gpus, strict=True):
+        arch = gpu.arch or (gpu.spec.arch if gpu.spec else None)
+        factor = spike_factor(arch)[0]
+        out.append({**item, "spike_w": round(item["watts"] * factor, 1), "spike_factor": factor,
+                    "spike_estimated": spike_estimated(arch)})
+    return out
+
+
 def max_draw_w(hw: Hardware) -> float:
     """The sum of every part's watts: the most the build can ask of the PSU (transients aside)."""
     total: float = sum(item["watts"] for item in power_items(hw))
@@ -58,12 +74,29 @@ def power_budget(check: Mapping[str, Any]) -> list[str]:
     """The power budget under the check's row: every part's watts, then the draw against the PSU."""
     if check.get("skipped"):
         return []
-    lines = ["  power budget"]
+    spikes = "spike_w" in check.get("peak", {}) or all("spike_w" in i for i in check["items"])
+    if not spikes:  # a document of an older dlrig: no spike column
+        lines = ["  power budget"]
+        for item in check["items"]:
+            lines.append(f"    {item['part']:<52} {item['watts']:>6.0f} W")
+        lines.append(f"    {'max draw':<52} {check['max_draw_w']:>6.0f} W  of {check['psu_w']:.0f} W "
+                     f"({check['load_pct']:g} %), {check['usable_w']:.0f} W usable with "
+                     f"{check['headroom_pct']:g} % headroom")
+        return lines
+    window = check.get("spike_window") or "ms"
+    lines = [f"  {'power budget':<53} {'sustained':>9}  {'spike':>8}  ({window} excursions)"]
+    estimated = False
     for item in check["items"]:
-        lines.append(f"    {item['part']:<52} {item['watts']:>6.0f} W")
-    lines.append(f"    {'max draw':<52} {check['max_draw_w']:>6.0f} W  of {check['psu_w']:.0f} W "
-                 f"({check['load_pct']:g} %), {check['usable_w']:.0f} W usable with "
-                 f"{check['headroom_pct']:g} % headroom")
+        factor = ""
+        if "spike_factor" in item:
+            factor = f"  x{num(item['spike_factor'])}" + (" est." if item.get("spike_estimated") else "")
+            estimated = estimated or bool(item.get("spike_estimated"))
+        lines.append(f"    {item['part']:<52} {item['watts']:>6.0f} W  {item['spike_w']:>6.0f} W{factor}")
+    lines.append(f"    {'max draw':<52} {check['max_draw_w']:>6.0f} W  {check['spike_peak_w']:>6.0f} W  "
+                 f"of {check['psu_w']:.0f} W ({check['load_pct']:g} % sustained), {check['usable_w']:.0f} W "
+                 f"usable with {check['headroom_pct']:g} % headroom")
+    if estimated:
+        lines.append("    est.: an estimated spike factor, no public measurement found (docs/preflight.md)")
     return lines
 
 
@@ -102,8 +135,13 @@ def _check_psu(plan: HostPlan) -> CheckResult:
     figures: dict[str, Any] = {
         "max_draw_w": whole(draw, 1), "psu_w": psu_w, "load_pct": round(100 * draw / psu_w, 1),
         "free_w": whole(free, 1), "headroom_pct": headroom, "usable_w": whole(usable, 1),
-        "recommended_psu_w": _round_up(draw / (1 - headroom / 100)), "items": power_items(hw),
+        "recommended_psu_w": _round_up(draw / (1 - headroom / 100)),
     }
+    from dlrig.checks._fitdata import load
+
+    figures["items"] = with_spikes(hw, power_items(hw))
+    figures["spike_window"] = load().window
+    figures["spike_peak_w"] = round(sum(i["spike_w"] for i in figures["items"]), 1)
     more = {g.model: cards_within(usable - draw, g.budget_w) for g in hw.gpus}
     figures["more_gpus"] = more
     budget = f"max draw {fmt_w(draw)} of the {fmt_w(psu_w)} PSU ({figures['load_pct']:g} %)"

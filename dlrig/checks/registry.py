@@ -10,7 +10,8 @@ package are imported on first use, so adding a check is one new module (and its 
 - its ``order`` in the report (lower first);
 - how to present its key figures: ``figures`` (the keys of its JSON entry a what-if comparison keeps),
   ``key_figures`` (the few words of a what-if column), ``details`` (text lines under its row: the power
-  budget, the lane map) and ``summary`` (keys of its figures copied into the host's ``summary``).
+  budget, the lane map; in the live report too, e.g. the measured power per GPU) and ``summary`` (keys
+  of its figures copied into the host's ``summary``).
 
 The report, the renderers, the what-if comparison and the live preflight read this registry and name no
 check id.
@@ -198,16 +199,17 @@ def plan_check(check_id: str, *, order: int = 100, live: bool = False, figures: 
 
 
 def live_check(check_id: str, *, order: int = 100, needs: Needs = "detected", figures: tuple[str, ...] = (),
-               key_figures: KeyFigures | None = None,
+               key_figures: KeyFigures | None = None, details: Details | None = None,
                revise: Callable[[CheckResult, list[CheckResult]], list[CheckResult]] | None = None,
                ) -> Callable[[Any], Any]:
     """Register ``fn(ctx: Context) -> CheckResult | None`` as a live check (mode live). With
     ``needs="detected"`` (the default) it runs only when detection gave facts (``ctx.detected`` is set);
-    None from ``fn``: nothing to say for this host (no entry)."""
+    None from ``fn``: nothing to say for this host (no entry). ``details``: text lines under the live
+    report's check rows (as a plan check's)."""
 
     def wrap(fn: Callable[[Context], CheckResult | None]) -> Callable[[Context], CheckResult | None]:
         _register(check_id, fn, needs, {"live"}, order=order, figures=figures, key_figures=key_figures,
-                  revise=revise)
+                  details=details, revise=revise)
         return fn
 
     return wrap

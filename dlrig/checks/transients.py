@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dlrig.checks._common import fmt_w, skipped
-from dlrig.checks._fitdata import load, spike_factor
+from dlrig.checks._fitdata import load, spike_estimated, spike_factor
 from dlrig.checks.psu import max_draw_w
 from dlrig.checks.registry import plan_check
 from dlrig.output.numbers import num
@@ -39,26 +39,24 @@ def gpu_spikes(gpus: list[GpuDecl]) -> list[dict[str, Any]]:
     for gpu in gpus:
         factor, source = spike_factor(_arch(gpu))
         lines.append({"model": gpu.model, "count": gpu.count, "each_w": gpu.budget_w, "factor": factor,
+                      "estimated": spike_estimated(_arch(gpu)),
                       "spike_each_w": round(gpu.budget_w * factor, 1),
                       "spike_w": round(gpu.count * gpu.budget_w * factor, 1), "source": source})
     return lines
 
 
-def spike_budget(check: Mapping[str, Any]) -> list[str]:
-    """The power budget's spike column, under the check's row: each GPU line sustained and in its
-    excursion, the rest of the build, the peak against what the PSU rides."""
+def spike_verdict(check: Mapping[str, Any]) -> list[str]:
+    """Under the check's row: the power budget's spike column (psu_headroom's details) summed against what
+    the PSU rides (what passes is in the check's message)."""
     if check.get("skipped") or not check.get("gpus"):
         return []
-    lines = [f"  power budget with transients ({check['window']})"]
-    for gpu in check["gpus"]:
-        part = f"GPU {gpu['count']}x {gpu['model']}"
-        lines.append(f"    {part:<44} {gpu['count'] * gpu['each_w']:>6.0f} W  spike {gpu['spike_w']:>6.0f} W "
-                     f"(x{num(gpu['factor'])})")
-    lines.append(f"    {'rest of the build':<44} {check['rest_w']:>6.0f} W  spike {check['rest_w']:>6.0f} W")
-    lines.append(f"    {'peak':<44} {check['sustained_w']:>6.0f} W  spike {check['peak_w']:>6.0f} W  of "
-                 f"{num(check['tolerated_w'])} W the {num(check['psu_w'])} W {check['standard'].upper()} PSU "
-                 f"rides ({num(check['tolerance_pct'])} %)")
-    return lines
+    standard = str(check["standard"]).upper()
+    line = (f"  transients ({check['window']}): spike {num(round(check['peak_w']))} W against the "
+            f"{num(check['tolerated_w'])} W that the {num(check['psu_w'])} W {standard} PSU rides "
+            f"({num(check['tolerance_pct'])} %)")
+    if check.get("tolerance_estimated"):
+        line += " est."
+    return [line]
 
 
 def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
@@ -69,7 +67,7 @@ def key_figures(f: Mapping[str, Any], currency: str | None) -> str:
 
 @plan_check(CHECK_ID, order=12, figures=("peak_w", "tolerated_w", "standard", "atx3_psu_w",
                                          "power_limit_that_fits_w"),
-            key_figures=key_figures, details=spike_budget)
+            key_figures=key_figures, details=spike_verdict)
 def check_transients(plan: HostPlan) -> CheckResult:
     hw = plan.hardware
     if hw is None or hw.psu is None:
@@ -95,7 +93,8 @@ def check_transients(plan: HostPlan) -> CheckResult:
         "tolerance_pct": round(100 * float(tolerance.value)), "tolerated_w": round(tolerated, 1),
         "headroom_pct": headroom, "usable_w": round(usable, 1), "gpus": spikes,
         "power_limit_that_fits_w": limit if limit and limit > 0 else None, "atx3_psu_w": atx3_w,
-        "source": tolerance.source,
+        "source": tolerance.source + (" (unverified)" if tolerance.unverified else ""),
+        "tolerance_estimated": tolerance.unverified,
     }
     what = (f"GPU excursions ({data.window}) {fmt_w(peak - rest)} + rest {fmt_w(rest)} = {fmt_w(peak)} "
             f"against {fmt_w(tolerated)} that the {fmt_w(psu_w)} {standard.upper()} PSU rides "

@@ -78,18 +78,24 @@ def exit_code(doc: dict[str, Any], strict: bool = False) -> int:
 
 
 def plan_document(plans: Sequence[HostPlan],
-                  hostvars: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> dict[str, Any]:
-    """The plan report: every host's plan checks run and summarised; when the inventory has Slurm groups
+                  hostvars: Sequence[tuple[str, Mapping[str, Any]]] = (),
+                  limit: str | None = None) -> dict[str, Any]:
+    """The plan report: every host's plan checks run and summarised; ``circuits``: one entry per named
+    wall circuit, the hosts of the run on it counted together (``limit``: the run's --limit pattern, named
+    on every circuit: hosts it left out are not counted); when the inventory has Slurm groups
     (``hostvars``: the loaded hosts, with ``groups``), a ``cluster`` section beside the hosts judges the
     set of hosts (dlrig.cluster: Slurm versions, one torch build, the cluster summary)."""
     from dlrig.checks import run_checks
-    from dlrig.checks.circuit import hosts_together  # hosts on one wall circuit add up (issue 12)
+    from dlrig.checks.circuit import circuits, hosts_together  # hosts on one wall circuit add up (issue 12)
     from dlrig.cluster import cluster_section
 
-    with hosts_together(plans):
+    with hosts_together(plans, limit):
         hosts = [host_entry(plan, run_checks(plan)) for plan in plans]
     cluster = cluster_section(hostvars, {h["name"]: t for h in hosts if (t := _resolved_torch(h))})
-    return document("plan", hosts, **({"cluster": cluster} if cluster else {}))
+    sections: dict[str, Any] = {"circuits": circuits(plans, limit)}
+    if cluster:
+        sections["cluster"] = cluster
+    return document("plan", hosts, **sections)
 
 
 def _resolved_torch(host: Mapping[str, Any]) -> str | None:

@@ -113,6 +113,10 @@ def render_live_host(host: dict[str, Any], colour: bool = False) -> list[str]:
     lines = [f"{_paint(host['name'], 'bold', colour)}  {_status(host['verdict'], colour).rstrip()}  (live)"]
     for check in host["checks"]:
         lines.append(f"  {_status(check['status'], colour)} {check['id']:<10} {check['message']}")
+    for check in host["checks"]:
+        described = REGISTRY.get(check["id"], "live")
+        if described is not None and described.details is not None:
+            lines += described.details(check)
     det = host.get("detected")
     if det:
         lines.append("  detected")
@@ -131,6 +135,21 @@ def render_live_host(host: dict[str, Any], colour: bool = False) -> list[str]:
     return lines
 
 
+def _circuit_line(circuit: dict[str, Any], colour: bool) -> str:
+    """One wall circuit on one line: the hosts counted on it with their draw at the wall, the total against
+    the circuit's continuous rating, the verdict; what was not counted."""
+    hosts = " + ".join(f"{h['name']} {num(round(h['wall_w']))} W" for h in circuit["hosts"]
+                       if h["wall_w"] is not None) or "no host with hardware declared"
+    line = (f"  {_status(circuit['status'], colour)} {circuit['name']}: {hosts} = "
+            f"{num(round(circuit['total_wall_w']))} W ({num(circuit['amps_drawn'])} A) of "
+            f"{num(circuit['continuous_w'])} W continuous ({num(circuit['volts'])} V x "
+            f"{num(circuit['amps'])} A "
+            f"x {num(circuit['continuous_pct'])} %)")
+    if circuit.get("not_counted"):
+        line += f"; not counted: {circuit['not_counted']}"
+    return line
+
+
 _HOSTS: dict[str, tuple[Callable[[dict[str, Any], bool], list[str]], str]] = {
     "plan": (render_plan_host, ""),
     "what_if": (render_what_if_host, ", planned"),
@@ -142,6 +161,9 @@ def render(document: dict[str, Any], colour: bool = False) -> str:
     hosts = document["hosts"]
     per_host, what = _HOSTS[document["mode"]]
     blocks = ["\n".join(per_host(h, colour)) for h in hosts]
+    if document.get("circuits"):
+        blocks.append("\n".join(["wall circuits (the hosts of this run on each, at the wall)",
+                                  *(_circuit_line(c, colour) for c in document["circuits"])]))
     counts = {s: sum(1 for h in hosts if h["verdict"] == s) for s in ("ok", "warn", "fail")}
     tail = f"{len(hosts)} host(s){what}: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail"
     if document.get("cluster"):
