@@ -18,15 +18,14 @@ PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 def packages(tmp_path: Path, release: str, branch: str) -> dict[str, list[str]]:
     """The packages of ``release`` ("Ubuntu-22.04"), its vars file found as the role finds it
-    (tasks/release_vars.yml: <Distribution>-<version>, <Distribution>-<major>, <Distribution>)."""
+    (tasks/release_vars.yml: the shared lookup dlrig.rig.release_vars)."""
     distribution, version = release.split("-")
     play = tmp_path / "play.yml"
     out = tmp_path / "out.json"
-    found = [f"{distribution}-{version}.yml", f"{distribution}-{version.split('.')[0]}.yml",
-             f"{distribution}.yml"]
-    play.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [
-        {"ansible.builtin.include_vars": "{{ lookup('ansible.builtin.first_found', release_vars_files) }}",
-         "vars": {"release_vars_files": {"files": found, "paths": [f"{ROOT}/roles/nvidia_driver/vars"]}}},
+    play.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "vars": {
+        "ansible_distribution": distribution, "ansible_distribution_version": version}, "tasks": [
+        {"ansible.builtin.include_vars": "{{ lookup('dlrig.rig.release_vars', vars_dir) }}",
+         "vars": {"vars_dir": str(ROOT / "roles" / "nvidia_driver" / "vars")}},
         {"ansible.builtin.copy": {"dest": str(out),
                                   "content": "{{ nvidia_driver_vars_packages | to_json }}"}},
     ]}]))

@@ -258,14 +258,15 @@ def test_the_script_runs_under_python_3_6() -> None:
 
 def test_no_role_writes_a_shell_script_from_an_unchecked_template() -> None:
     # Inventory values reach a host as data: a role's shell script is a static file. The one exception, the
-    # cuda role's /etc/profile.d script, only holds values its first assert has checked (the next test).
+    # cuda role's /etc/profile.d script, only holds values its assert has checked (the next test).
     templated = [p.relative_to(ROOT).as_posix() for p in (ROOT / "roles").glob("*/templates/*.sh.j2")]
     assert templated == ["roles/cuda/templates/dlrig-cuda.sh.j2"]
 
 
 def test_the_cuda_profile_script_takes_only_a_plain_install_prefix(tmp_path: Path) -> None:
     tasks = yaml.safe_load((ROOT / "roles" / "cuda" / "tasks" / "release_vars.yml").read_text())
-    that = next(c for c in tasks[0]["ansible.builtin.assert"]["that"] if "cuda_install_prefix" in c)
+    check = next(t for t in tasks if "ansible.builtin.assert" in t)  # after the release's data is loaded
+    that = next(c for c in check["ansible.builtin.assert"]["that"] if "cuda_install_prefix" in c)
     prefixes = ["/usr/local", "/opt/cuda-1.2_x+y", "/usr/$(id)", "/usr/`id`", "/a b", "/a\\b", "relative",
                 '/a"b', "/a;b", "/a\nb"]
     out = tmp_path / "out.json"

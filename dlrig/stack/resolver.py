@@ -42,6 +42,7 @@ from dlrig.stack.matrix import (
 )
 from dlrig.stack.matrix_file import load_matrix
 from dlrig.stack.notes import resolution_notes
+from dlrig.stack.releases import not_supported
 
 __all__ = ["VERSION_KEYS", "GpuTarget", "Resolution", "find_os", "resolve", "supported_os_labels"]
 
@@ -127,11 +128,9 @@ def find_os(m: Matrix, distribution: str, release: str, host: str | None = None)
     spec = m.find_os(str(distribution), str(release))
     if spec is not None:
         return spec
-    supported = ", ".join(o.label for o in m.os_releases)
     known_dist = {o.distribution.lower() for o in m.os_releases}
     path = "os.release" if str(distribution).strip().lower() in known_dist else "os.distribution"
-    raise InputError(host, path,
-                     f"{distribution} {release} is not supported; supported releases: {supported}")
+    raise InputError(host, path, not_supported(m, str(distribution), str(release)))
 
 
 def supported_os_labels(m: Matrix, gpus: Sequence[GpuTarget]) -> list[OsSpec]:
