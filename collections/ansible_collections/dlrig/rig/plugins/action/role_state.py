@@ -67,9 +67,9 @@ class ActionModule(ActionBase):
             return templar.template(value, fail_on_undefined=True)
         except AnsibleError as exc:
             # Stable across runs: the kind of error, not its message (which may embed object ids).
-            return "<%s>" % type(exc).__name__
-        except Exception as exc:  # noqa: BLE001 - a filter may raise anything; the fingerprint records it
-            return "<%s>" % type(exc).__name__
+            return f"<{type(exc).__name__}>"
+        except Exception as exc:  # a filter may raise anything; the fingerprint records it
+            return f"<{type(exc).__name__}>"
 
     def _role_spec(self, name: str, entry: dict[str, Any], roles_dir: Path, project: Path,
                    common: list[str], task_vars: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +101,8 @@ class ActionModule(ActionBase):
         names.difference_update(entry.get("ignore") or [])
         values = {key: (self._template(templar, context[key]) if key in context else "<unset>")
                   for key in sorted(names)}
-        inputs = {key: self._template(templar, expr) for key, expr in sorted((entry.get("inputs") or {}).items())}
+        inputs = {key: self._template(templar, expr)
+                  for key, expr in sorted((entry.get("inputs") or {}).items())}
         facts = task_vars.get("ansible_facts") or {}
         fingerprint = hashlib.sha256(_canonical({
             "files": digest.hexdigest(),
@@ -132,11 +133,11 @@ class ActionModule(ActionBase):
         elif isinstance(force, (list, tuple)):
             names = [str(n) for n in force]
         else:
-            raise AnsibleError("dlrig_force must be true/false or role names, not a %s" % type(force).__name__)
+            raise AnsibleError(f"dlrig_force must be true/false or role names, not a {type(force).__name__}")
         unknown = [n for n in names if n not in roles]
         if unknown:
-            raise AnsibleError("dlrig_force names no role of this play: %s (roles: %s)"
-                               % (", ".join(repr(n)[:40] for n in unknown[:3]), ", ".join(roles)))
+            shown = ", ".join(repr(n)[:40] for n in unknown[:3])
+            raise AnsibleError(f"dlrig_force names no role of this play: {shown} (roles: {', '.join(roles)})")
         return names
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -154,7 +155,7 @@ class ActionModule(ActionBase):
                                                task_vars=task_vars))
             return result
         if mode != "probe":
-            result.update(failed=True, msg="role_state: mode must be probe or stamp, not %r" % mode)
+            result.update(failed=True, msg=f"role_state: mode must be probe or stamp, not {mode!r}")
             return result
         task_file = Path(str(self._task.get_path()).rsplit(":", 1)[0])
         roles_dir = Path(str(args.get("roles_dir") or (task_file.parent.parent / "roles"))).resolve()
@@ -166,8 +167,8 @@ class ActionModule(ActionBase):
             wanted = list(args.get("roles") or entries)
             missing = [r for r in wanted if r not in entries or not (roles_dir / r).is_dir()]
             if missing:
-                raise AnsibleError("role_state: %s: no state description or role folder for %s"
-                                   % (spec_path.name, ", ".join(missing)))
+                raise AnsibleError(f"role_state: {spec_path.name}: no state description or role folder for "
+                                   f"{', '.join(missing)}")
             common = [str(c) for c in spec.get("common") or []] + [spec_path.relative_to(project).as_posix()
                                                                   if spec_path.is_relative_to(project)
                                                                   else str(spec_path)]
@@ -179,7 +180,7 @@ class ActionModule(ActionBase):
         try:
             forced = self.forced_roles(force, wanted)
         except AnsibleError as exc:
-            result.update(failed=True, msg="%s: %s" % (task_vars.get("inventory_hostname", "?"), exc))
+            result.update(failed=True, msg=f"{task_vars.get('inventory_hostname', '?')}: {exc}")
             return result
         module_args = {"mode": "probe", "roles": specs, "state_dir": state_dir, "force": forced}
         if args.get("selected") is not None:

@@ -58,7 +58,8 @@ class LookupModule(LookupBase):
         except ImportError as exc:
             raise AnsibleLookupError(f"dlrig is not importable from {_ROOT}: {exc}") from exc
         if len(terms) != 1:
-            raise AnsibleLookupError(f"release_vars takes one term, the role's vars directory (got {len(terms)})")
+            raise AnsibleLookupError(
+                f"release_vars takes one term, the role's vars directory (got {len(terms)})")
         variables = variables or {}
 
         def fact(name: str) -> str:

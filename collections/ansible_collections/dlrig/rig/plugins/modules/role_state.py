@@ -76,7 +76,8 @@ up_to_date:
   returned: success
   type: dict
 reasons:
-  description: Role name -> why it runs (no stamp, inputs changed, state changed, forced, an earlier role runs).
+  description:
+    - Role name -> why it runs (no stamp, inputs changed, state changed, forced, an earlier role runs).
   returned: success
   type: dict
 digests:
@@ -92,6 +93,7 @@ import os
 import re
 import stat
 import subprocess
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -99,7 +101,7 @@ STAMP_VERSION = 1
 NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
-def _sha256_file(path):
+def _sha256_file(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -107,7 +109,7 @@ def _sha256_file(path):
     return digest.hexdigest()
 
 
-def describe_path(path):
+def describe_path(path: str) -> str:
     """A stable description of one path: what a run of the role would have to repair if it changed."""
     try:
         info = os.lstat(path)
@@ -124,7 +126,8 @@ def describe_path(path):
             names = sorted(os.listdir(path))
         except OSError as exc:
             names = ["error:%s" % exc.__class__.__name__]
-        return "dir:%s:%s" % (owner, hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape")).hexdigest())
+        listing = hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape")).hexdigest()
+        return "dir:%s:%s" % (owner, listing)
     if stat.S_ISREG(info.st_mode):
         try:
             return "file:%s:%s" % (owner, _sha256_file(path))
@@ -133,9 +136,9 @@ def describe_path(path):
     return "other:%s" % owner
 
 
-def describe_paths(patterns):
+def describe_paths(patterns: List[str]) -> Dict[str, Union[str, Dict[str, str]]]:
     """Each pattern's description; a glob lists its matches (sorted), none is a state of its own."""
-    out = {}
+    out: Dict[str, Union[str, Dict[str, str]]] = {}
     for pattern in patterns:
         if glob.has_magic(pattern):
             matches = sorted(glob.glob(pattern))
@@ -145,7 +148,7 @@ def describe_paths(patterns):
     return out
 
 
-def _run(argv):
+def _run(argv: List[str]) -> Tuple[Optional[int], str]:
     try:
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               universal_newlines=True, check=False)
@@ -154,7 +157,7 @@ def _run(argv):
     return proc.returncode, proc.stdout
 
 
-def dpkg_digest():
+def dpkg_digest() -> str:
     """One query for every installed package: name, architecture, version and the selection (hold)."""
     code, out = _run(["dpkg-query", "-W", "-f", "${binary:Package} ${Version} ${Status}\n"])
     if code is None:
@@ -163,14 +166,14 @@ def dpkg_digest():
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def unit_state(unit):
+def unit_state(unit: str) -> str:
     """``enabled/active`` as systemctl says (``not-found`` and friends are states too)."""
     enabled = _run(["systemctl", "is-enabled", unit])[1].strip() or "unknown"
     active = _run(["systemctl", "is-active", unit])[1].strip() or "unknown"
     return "%s/%s" % (enabled, active)
 
 
-def boot_id():
+def boot_id() -> str:
     try:
         with open("/proc/sys/kernel/random/boot_id") as handle:
             return handle.read().strip()
@@ -178,9 +181,9 @@ def boot_id():
         return "unknown"
 
 
-def state_digest(spec, cache):
+def state_digest(spec: Dict[str, Any], cache: Dict[str, str]) -> str:
     """The digest of the state one role manages; ``cache`` shares the dpkg query and the boot id."""
-    parts = {"paths": describe_paths(spec.get("paths") or [])}
+    parts: Dict[str, Any] = {"paths": describe_paths(spec.get("paths") or [])}
     if spec.get("units"):
         parts["units"] = {u: unit_state(u) for u in spec["units"]}
     if spec.get("dpkg"):
@@ -195,7 +198,7 @@ def state_digest(spec, cache):
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def read_stamp(state_dir, role):
+def read_stamp(state_dir: str, role: str) -> Optional[Dict[str, Any]]:
     try:
         with open(os.path.join(state_dir, role + ".json")) as handle:
             stamp = json.load(handle)
@@ -204,12 +207,16 @@ def read_stamp(state_dir, role):
     return stamp if isinstance(stamp, dict) and stamp.get("version") == STAMP_VERSION else None
 
 
-def probe(roles, state_dir, force, selected=None):
+def probe(roles: List[Dict[str, Any]], state_dir: str, force: List[str],
+          selected: Optional[List[str]] = None) -> Tuple[Dict[str, bool], Dict[str, str], Dict[str, str]]:
     """(up_to_date, reasons, digests) for the roles in their order. A role that is not up to date makes the
-    roles after it run, unless this run does not select it (tags): then it does not run and changes nothing."""
-    cache = {}
-    up_to_date, reasons, digests = {}, {}, {}
-    earlier = None
+    roles after it run, unless this run does not select it (tags): then it does not run and changes
+    nothing."""
+    cache: Dict[str, str] = {}
+    up_to_date: Dict[str, bool] = {}
+    reasons: Dict[str, str] = {}
+    digests: Dict[str, str] = {}
+    earlier: Optional[str] = None
     for spec in roles:
         name = spec["name"]
         digests[name] = state_digest(spec, cache)
@@ -234,7 +241,7 @@ def probe(roles, state_dir, force, selected=None):
     return up_to_date, reasons, digests
 
 
-def write_stamp(state_dir, role, fingerprint, digest):
+def write_stamp(state_dir: str, role: str, fingerprint: str, digest: str) -> bool:
     """Write the stamp atomically; True when its content changed."""
     path = os.path.join(state_dir, role + ".json")
     data = {"version": STAMP_VERSION, "role": role, "fingerprint": fingerprint, "state": digest}
@@ -253,7 +260,7 @@ def write_stamp(state_dir, role, fingerprint, digest):
     return True
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "mode": {"type": "str", "choices": ["probe", "stamp"], "default": "probe"},
@@ -274,7 +281,7 @@ def main():
         up_to_date, reasons, digests = probe(roles, state_dir, module.params["force"],
                                          module.params["selected"])
         module.exit_json(changed=False, up_to_date=up_to_date, reasons=reasons, digests=digests)
-    cache = {}
+    cache: Dict[str, str] = {}
     digests = dict((spec["name"], state_digest(spec, cache)) for spec in roles)
     if module.check_mode:
         module.exit_json(changed=False, digests=digests, up_to_date={}, reasons={})
@@ -283,7 +290,8 @@ def main():
         if not os.path.isdir(state_dir):
             os.makedirs(state_dir, 0o755)
         for spec in roles:
-            changed = write_stamp(state_dir, spec["name"], spec["fingerprint"], digests[spec["name"]]) or changed
+            role = spec["name"]
+            changed = write_stamp(state_dir, role, spec["fingerprint"], digests[role]) or changed
     except OSError as exc:
         module.fail_json(msg="role_state: cannot write the stamps under %s: %s" % (state_dir, exc))
     module.exit_json(changed=changed, digests=digests, up_to_date={}, reasons={})
