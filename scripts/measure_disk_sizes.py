@@ -7,7 +7,10 @@ For every lock under roles/*/files/locks/, each pinned package's wheel is looked
 directories (the local wheel mirrors: a file whose SHA-256 is one of the lock's hashes for that pin) and
 measured: its size (what pip downloads) and the sum of its members' uncompressed sizes (what it
 occupies installed, before the .pyc files pip compiles). Prints YAML: the `environments` section of
-dlrig/data/disk_sizes.yml. Packages not found are listed, and the lock is then marked incomplete.
+dlrig/data/disk_sizes.yml. Packages not found are listed under not_measured (the lock's figures are then
+a lower bound). To fill such gaps, fetch the missing pins' wheels by hash into a scratch folder, e.g.
+`pip download --no-deps --only-binary :all: --require-hashes -r <the missing pins with their --hash
+lines> -d DIR` (with --platform/--python-version for the lock's target), and pass DIR here as well.
 """
 
 from __future__ import annotations
@@ -62,11 +65,13 @@ def main(dirs: list[str]) -> int:
                 installed += sum(info.file_size for info in archive.infolist())
         print(f"  {lock.name}:")
         print(f"    packages: {len(pins)}")
+        print(f"    measured_packages: {len(pins) - len(missing)}")
         print(f"    download_bytes: {download}")
         print(f"    installed_bytes: {installed}")
-        print(f"    complete: {str(not missing).lower()}")
         if missing:
-            print(f"    not_measured: [{', '.join(missing)}]")
+            print("    not_measured:")
+            for pin in missing:
+                print(f'      - "{pin}"')
     return 0
 
 
