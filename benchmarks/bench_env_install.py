@@ -28,6 +28,8 @@ from types import ModuleType, SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The module imports the collection's module_utils (fetch_error), as Ansible ships them with it.
+sys.path.insert(0, str(ROOT / "collections"))
 MODULE = ROOT / "collections/ansible_collections/dlrig/rig/plugins/modules/python_env.py"
 MIRRORS = ROOT / "molecule/resources/pip_mirrors.py"
 DEFAULT_LOCK = ROOT / "roles/tensorflow_env/files/locks/py3.11-tensorflow2.21.0-cpu-keras3.15.1.txt"
@@ -64,6 +66,8 @@ def main(argv: list[str]) -> int:
     uv = args.uv or find_uv()
     lock_text = args.lock.read_text(encoding="utf-8")
     packages = pe.parse_lock(lock_text)
+    if args.work:
+        args.work.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="dlrig-bench-env-", dir=args.work))
     base = {"isolated": True, "pip_timeout": 120, "link_mode": "hardlink", **mirror_params(args.python)}
     print(f"lock: {args.lock.name} ({len(packages)} packages); Python {args.python}; uv {uv}")
